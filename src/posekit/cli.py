@@ -1,0 +1,299 @@
+"""The ``posekit`` command."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import PosekitError, TruncatedInputError
+
+app = typer.Typer(
+    name="posekit",
+    help="Human pose estimation you can trust over time: multi-person 2D/3D keypoints on CPU, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+FORMATS = ("json", "csv", "parquet")
+
+
+def main() -> None:
+    """Entry point of the ``posekit`` console script."""
+    app()
+
+
+def _fail(exc: BaseException, code: int = 2) -> "typer.Exit":
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _parse_formats(text: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
+    bad = [s for s in items if s not in FORMATS]
+    if bad or not items:
+        raise typer.BadParameter(f"unknown format(s) {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}")
+    return items
+
+
+@dataclass
+class _Run:
+    """What one estimate run produced (for the summary)."""
+
+    frames: list = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    error: PosekitError | None = None
+
+
+@app.command()
+def estimate(
+    input: str = typer.Argument(..., help="Image, folder of images, video file, or webcam index (0, 1, …)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder (created if needed)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", "-n", help="Most people per frame [10]."),
+    hands: bool = typer.Option(False, "--hands", help="Also estimate 21 hand landmarks per body."),
+    face: bool = typer.Option(False, "--face", help="Also estimate the 468-point face mesh per body."),
+    formats: str = typer.Option("json", "--format", "-f", help="Comma-separated: json, csv, parquet."),
+    render: bool = typer.Option(False, "--render", help="Also write an annotated image or video."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Inference threads per model [1]."),
+    detect_every: Optional[int] = typer.Option(None, "--detect-every", help="Video: run the detector every N frames [10]."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Video/webcam: stop after N frames."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with an [estimate] table."),
+) -> None:
+    """Estimate multi-person keypoints and write them to OUTPUT."""
+    from .config import EstimatorConfig, load_config
+
+    fmts = _parse_formats(formats)
+    try:
+        cfg = load_config(config) if config else EstimatorConfig()
+        cfg = cfg.replace(max_people=max_people, threads=threads, detect_every=detect_every)
+        if hands:
+            cfg = cfg.replace(hands=True)
+        if face:
+            cfg = cfg.replace(face=True)
+        run = _estimate(input, output, cfg, fmts, render, max_frames)
+    except ValueError as e:
+        raise _fail(e) from None
+    except PosekitError as e:
+        raise _fail(e) from None
+    _summary(run, input)
+    if run.error is not None:
+        raise _fail(run.error, 1)
+
+
+def _estimate(spec: str, outdir: Path, cfg, fmts: tuple[str, ...], render: bool, max_frames: int | None) -> _Run:
+    from .estimate import PoseEstimator
+    from .io.atomic import ensure_writable_dir
+    from .io.sources import open_source
+
+    source = open_source(spec)
+    out = ensure_writable_dir(outdir)
+    est = PoseEstimator(cfg)
+    run = _Run()
+    t0 = time.perf_counter()
+    if source.kind in ("image", "images"):
+        _run_images(est, source, out, fmts, render, run)
+    else:
+        _run_video(est, source, out, fmts, render, run, max_frames)
+    run.seconds = time.perf_counter() - t0
+    return run
+
+
+def _stem(source) -> str:
+    p = Path(str(source.path))
+    return p.stem if source.kind != "webcam" else f"webcam{p.name}"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[fps]:>6.1f} frames/s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _run_images(est, source, out: Path, fmts, render: bool, run: _Run) -> None:
+    from .io.atomic import atomic_path
+    from .viz.draw import draw_frame
+
+    items = list(source.items()) if hasattr(source, "items") else None
+    total = len(items) if items is not None else None
+    with _progress() as prog:
+        task = prog.add_task("estimating", total=total, fps=0.0)
+        t0 = time.perf_counter()
+        for i, (index, _t, name, image) in enumerate(source.frames()):
+            frame = est(image, frame=index)
+            run.frames.append(frame)
+            run.names.append(name)
+            if render:
+                target = out / f"{Path(name).stem}.annotated.jpg"
+                _write_jpeg(draw_frame(image, frame), target, atomic_path)
+                run.written.append(target)
+            prog.update(task, advance=1, fps=(i + 1) / max(time.perf_counter() - t0, 1e-9))
+    _write_outputs(run, out, _stem(source), fmts, still=True)
+
+
+def _write_jpeg(image, target: Path, atomic_path) -> None:
+    from PIL import Image
+
+    with atomic_path(target) as tmp:
+        Image.fromarray(image).save(tmp, format="JPEG", quality=92)
+
+
+def _run_video(est, source, out: Path, fmts, render: bool, run: _Run, max_frames: int | None) -> None:
+    from .viz.draw import draw_frame
+
+    stem = _stem(source)
+    writer = None
+    total = getattr(source, "frame_count", None)
+    if max_frames is not None:
+        total = min(total, max_frames) if total else max_frames
+    stream = est.stream(((i, t, img) for i, t, _n, img in source.frames()))
+    try:
+        with _progress() as prog:
+            task = prog.add_task("estimating", total=total, fps=0.0)
+            t0 = time.perf_counter()
+            for frame, image in stream.with_images():
+                run.frames.append(frame)
+                if render:
+                    if writer is None:
+                        from .io.video import VideoWriter
+
+                        fps = getattr(source, "fps", None) or 30.0
+                        writer = VideoWriter(out / f"{stem}.annotated.mp4", fps=fps)
+                        writer.__enter__()
+                    writer.write(draw_frame(image, frame))
+                prog.update(task, advance=1, fps=len(run.frames) / max(time.perf_counter() - t0, 1e-9))
+                if max_frames is not None and len(run.frames) >= max_frames:
+                    break
+    except TruncatedInputError as e:
+        run.error = e
+    except BaseException:
+        if writer is not None:
+            writer.__exit__(*sys.exc_info())
+        raise
+    if writer is not None:
+        writer.__exit__(None, None, None)
+        run.written.append(out / f"{stem}.annotated.mp4")
+    stream_fps = getattr(source, "fps", None)
+    _write_outputs(run, out, stem, fmts, still=False, fps=stream_fps, source=str(source.path))
+
+
+def _write_outputs(run: _Run, out: Path, stem: str, fmts, *, still: bool, fps=None, source=None) -> None:
+    from .io.posekit_json import save_poses
+    from .io.tables import write_table
+    from .poses import PoseSequence
+    from .skeletons import BLAZEPOSE33
+
+    if still:
+        poses = run.frames
+    else:
+        poses = PoseSequence.from_frames(run.frames, skeleton=BLAZEPOSE33, fps=fps, source=source)
+    if "json" in fmts:
+        target = out / f"{stem}.poses.json"
+        save_poses(poses, target)
+        run.written.append(target)
+        if still:
+            from .io.coco import write_coco
+
+            target = out / f"{stem}.coco.json"
+            images = [
+                {"id": i + 1, "file_name": name, "width": f.image_size[0], "height": f.image_size[1]}
+                for i, (name, f) in enumerate(zip(run.names, run.frames))
+            ]
+            write_coco(target, list(zip(images, run.frames)))
+            run.written.append(target)
+    if "csv" in fmts or "parquet" in fmts:
+        df = _dataframe(run, poses, still)
+        for ext in ("csv", "parquet"):
+            if ext in fmts:
+                target = out / f"{stem}.keypoints.{ext}"
+                write_table(df, target)
+                run.written.append(target)
+
+
+def _dataframe(run: _Run, poses, still: bool):
+    import pandas as pd
+
+    if not still:
+        return poses.to_dataframe()
+    parts = [f.to_dataframe() for f in run.frames]
+    if not parts:
+        return pd.DataFrame(columns=["frame", "time", "track_id", "person", "keypoint", "x", "y", "z", "score", "state"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _summary(run: _Run, spec: str) -> None:
+    n = len(run.frames)
+    people = [len(f) for f in run.frames]
+    table = Table(title=f"posekit estimate — {spec}", show_header=False, title_justify="left")
+    table.add_row("frames", str(n))
+    if n:
+        table.add_row("people per frame", f"mean {sum(people) / n:.2f}, max {max(people)}")
+        import numpy as np
+
+        vis = [float((f.state == 1).mean()) for f in run.frames if len(f)]
+        if vis:
+            table.add_row("visible keypoints", f"{100 * float(np.mean(vis)):.1f}%")
+    if run.seconds:
+        table.add_row("time", f"{run.seconds:.2f} s ({n / run.seconds:.1f} frames/s)")
+    for p in run.written:
+        table.add_row("wrote", str(p))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("posekit_demo"), "-o", "--output", help="Output folder."),
+    threads: int = typer.Option(1, "--threads", help="Inference threads per model."),
+) -> None:
+    """Run the estimator on a real photo shipped inside matplotlib (Grace Hopper) and write the results."""
+    from .demo import demo_image_path
+
+    try:
+        path = demo_image_path()
+        run = _estimate(str(path), output, _demo_config(threads), ("json", "csv"), True, None)
+    except PosekitError as e:
+        raise _fail(e) from None
+    _summary(run, str(path))
+    if not run.frames or not len(run.frames[0]):
+        raise _fail(PosekitError(f"{path}: no person found in the demo photo"), 1)
+    typer.echo(f"annotated image: {next(p for p in run.written if p.suffix == '.jpg')}")
+    typer.echo(f"keypoints: {next(p for p in run.written if p.name.endswith('.poses.json'))}")
+
+
+def _demo_config(threads: int):
+    from .config import EstimatorConfig
+
+    return EstimatorConfig(threads=threads)
+
+
+@app.command()
+def info() -> None:
+    """Show the version and where each model file is found."""
+    from . import __version__
+    from .models.assets import MODEL_FILES, find_model
+
+    typer.echo(f"posekit {__version__}")
+    for name in MODEL_FILES:
+        try:
+            typer.echo(f"  {name}: {find_model(name)}")
+        except PosekitError as e:
+            typer.echo(f"  {name}: MISSING ({e})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

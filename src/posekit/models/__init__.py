@@ -1,0 +1,1 @@
+"""Model runtimes, assets and the MediaPipe-family pose, hand and face models."""
