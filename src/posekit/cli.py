@@ -175,7 +175,7 @@ def _run_video(est, source, out: Path, fmts, render: bool, run: _Run, max_frames
                         fps = getattr(source, "fps", None) or 30.0
                         writer = VideoWriter(out / f"{stem}.annotated.mp4", fps=fps)
                         writer.__enter__()
-                    writer.write(draw_frame(image, frame))
+                    writer.write(draw_frame(image, frame), time=frame.time)
                 prog.update(task, advance=1, fps=len(run.frames) / max(time.perf_counter() - t0, 1e-9))
                 if max_frames is not None and len(run.frames) >= max_frames:
                     break
@@ -281,14 +281,24 @@ def _demo_config(threads: int):
     return EstimatorConfig(threads=threads)
 
 
+_MODEL_FILES = (
+    "pose_detection/pose_detection.tflite",
+    "pose_landmark/pose_landmark_full.tflite",
+    "palm_detection/palm_detection_full.tflite",
+    "hand_landmark/hand_landmark_full.tflite",
+    "face_detection/face_detection_short_range.tflite",
+    "face_landmark/face_landmark.tflite",
+)
+
+
 @app.command()
 def info() -> None:
     """Show the version and where each model file is found."""
     from . import __version__
-    from .models.assets import MODEL_FILES, find_model
+    from .models.assets import find_model
 
     typer.echo(f"posekit {__version__}")
-    for name in MODEL_FILES:
+    for name in _MODEL_FILES:
         try:
             typer.echo(f"  {name}: {find_model(name)}")
         except PosekitError as e:

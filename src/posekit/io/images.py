@@ -47,8 +47,9 @@ DEFAULT_MAX_PIXELS = 100_000_000
 #: Smallest accepted image side, in pixels. Nothing smaller can hold a recognisable person or hand.
 DEFAULT_MIN_SIDE = 16
 
-# Pillow's format names for the extensions above.
-_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF"})
+# Pillow's format names for the extensions above. "MPO" is a JPEG with a multi-picture extension
+# (written by many cameras and some phones); its first picture is read.
+_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF"})
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\) exceeds limit of (\d+) pixels")
 
 
@@ -96,8 +97,10 @@ def read_image(
         raise InputError(p, _bomb_problem(str(exc))) from None
     except UnidentifiedImageError:
         raise InputError(p, "is not a readable image (cannot identify image file)") from None
-    except OSError as exc:
-        raise InputError(p, f"cannot be read ({exc.strerror or exc})") from exc
+    except (PermissionError, FileNotFoundError, IsADirectoryError) as exc:
+        raise InputError(p, f"cannot be read ({exc.strerror or exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # e.g. WebP: a cut file fails in open()
+        raise InputError(p, f"truncated or corrupt image data ({exc})") from None
     with im:
         if im.format not in _FORMATS:
             raise InputError(

@@ -68,7 +68,9 @@ def find_model(relative: str, model_dir: str | Path | None = None) -> Path:
         seen.append(c)
         if c.is_file():
             return c.resolve()
-    looked = ", ".join(str(c) for c in seen) or "nowhere (no model_dir, no POSEKIT_MODEL_DIR, no mediapipe)"
+    looked = ", ".join(str(c) for c in seen) or "nowhere: no model_dir and no POSEKIT_MODEL_DIR were given"
+    if mp_dir is None:
+        looked += "; the mediapipe package is not installed"
     raise ModelNotFoundError(
         f"Model {relative!r} not found (looked in: {looked}). Install the models with "
         f"`pip install mediapipe==0.10.21`, or set {ENV_MODEL_DIR} to a folder that holds {relative!r}."

@@ -351,7 +351,11 @@ def decode_ssd(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarra
     if opts.score_clipping_thresh is not None:
         t = opts.score_clipping_thresh
         rs = np.clip(rs, -t, t)
-    scores = 1.0 / (1.0 + np.exp(-rs)) if opts.sigmoid_score else rs
+    if opts.sigmoid_score:
+        with np.errstate(over="ignore"):  # exp overflow → inf → score 0, as in C++
+            scores = 1.0 / (1.0 + np.exp(-rs.astype(np.float64)))
+    else:
+        scores = rs.astype(np.float64)
     keep = np.flatnonzero(scores >= opts.min_score_thresh)
     if keep.size == 0:
         return Detections.empty(opts.num_keypoints)

@@ -73,8 +73,8 @@ def draw_frame(
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
     out = np.ascontiguousarray(image.copy())
     scale = max(out.shape[:2]) / 1000.0
-    r = radius if radius is not None else max(2, int(round(4 * scale)))
-    th = thickness if thickness is not None else max(1, int(round(2 * scale)))
+    r = radius if radius is not None else max(3, int(round(5 * scale)))
+    th = thickness if thickness is not None else max(2, int(round(3 * scale)))
     for p in range(len(frame)):
         key = frame.track_id[p] if frame.track_id[p] >= 0 else p
         color = person_color(key)
