@@ -99,7 +99,7 @@ def run_mediapipe(images: list[tuple[int, Path]]) -> tuple[list[dict], float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", type=Path, default=REPO / "docs" / "benchmarks.md")
+    ap.add_argument("--write", default=str(REPO / "docs" / "benchmarks.md"), help="markdown file to update ('' to skip)")
     args = ap.parse_args()
     d = data_dir()
     rows = []
@@ -129,8 +129,8 @@ def main() -> None:
         ),
     ])  # fmt: skip
     print(body)
-    if str(args.write):
-        update_section(args.write, "coco_ap", body)
+    if args.write:
+        update_section(Path(args.write), "coco_ap", body)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--write", type=Path, default=REPO / "docs" / "benchmarks.md", help="markdown file to update ('' to skip)")
+    ap.add_argument("--write", default=str(REPO / "docs" / "benchmarks.md"), help="markdown file to update ('' to skip)")
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args()
     d = data_dir()
@@ -173,8 +173,8 @@ def main() -> None:
     body = "\n".join(text)
     print(body)
     print("\nraw:", json.dumps({"single": sp, "extra_person": mp_cost, "memory": mem}, default=float))
-    if str(args.write):
-        update_section(args.write, "speed", body)
+    if args.write:
+        update_section(Path(args.write), "speed", body)
 
 
 if __name__ == "__main__":

@@ -101,8 +101,12 @@ def _state_from(state: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
     if s.dtype.kind == "f":
         if not np.all(np.isfinite(s)) or not np.all(s == np.round(s)):
             raise ValidationError(f"'{name}' must hold integer keypoint states")
+    if s.dtype.kind not in "biuf":
+        raise ValidationError(f"'{name}' must hold integer keypoint states, got dtype {s.dtype}")
     if s.dtype.kind in "iuf" and s.size and (s.min() < 0):
         raise ValidationError(f"'{name}' holds negative values")
+    if s.size and s.max() >= _NSTATES:  # before the uint8 cast, which would wrap 256 to 0 (MISSING)
+        raise ValidationError(f"'{name}' holds values outside 0..{_NSTATES - 1}")
     return s.astype(np.uint8)
 
 
@@ -403,7 +407,7 @@ class PoseSequence:
 
     def frame_at(self, t: int) -> PoseFrame:
         """The :class:`PoseFrame` at time index ``t`` with the individuals present there."""
-        here = self.present[t].any(-1)
+        here = (self.state[t] != KeypointState.MISSING).any(-1)  # not self.present: O(T·I·K) per call
         sel = np.flatnonzero(here)
         return PoseFrame(
             self.skeleton,
@@ -471,6 +475,9 @@ class PoseSequence:
             if f.skeleton.name != sk.name:
                 raise ValidationError(f"frame {f.frame} has skeleton {f.skeleton.name!r}, expected {sk.name!r}")
             row = []
+            tids = f.track_id[f.track_id >= 0]
+            if len(np.unique(tids)) != len(tids):
+                raise ValidationError(f"frame {f.frame} has two people with the same track id")
             for p, tid in enumerate(f.track_id.tolist()):
                 key = tid if tid >= 0 else untracked_base - p
                 if key not in slot:
@@ -516,7 +523,7 @@ class PoseSequence:
         image_size = next((f.image_size for f in frames if f.image_size is not None), None)
         parts = {}
         for n in part_names:
-            parts[n] = _part_sequence(part_frames[n], keys, i, times, fidx, frames)
+            parts[n] = _part_sequence(part_frames[n], keys, i, times, fidx, frames, track_ids)
         return cls(
             sk, xy, score, state, times, frame=fidx, track_id=track_ids, z=z, world=world, box=box,
             box_score=box_score, image_size=image_size, fps=fps, source=source, parts=parts,
@@ -563,6 +570,7 @@ def _part_sequence(
     times: np.ndarray,
     fidx: np.ndarray,
     frames: list[PoseFrame],
+    track_ids: np.ndarray,
 ) -> PoseSequence:
     sk = next(p.skeleton for p in part_frames if p is not None)
     k = len(sk)
@@ -589,7 +597,10 @@ def _part_sequence(
             z[ti, r] = p.z
         if has_w and p.world is not None:
             world[ti, r] = p.world
-    return PoseSequence(sk, xy, score, state, times.copy(), frame=fidx.copy(), z=z, world=world, box=box, box_score=box_score)
+    return PoseSequence(
+        sk, xy, score, state, times.copy(), frame=fidx.copy(), track_id=track_ids.copy(), z=z, world=world, box=box,
+        box_score=box_score,
+    )  # fmt: skip
 
 
 def _jsonable(obj: Any) -> Any:

@@ -268,7 +268,8 @@ class _Reader:
                     raise ValueError("not integers")
                 a = a.astype(dtype)
         except (ValueError, TypeError):
-            raise self.fail(f"field '{where}{key}' must be a nested list of numbers") from None
+            what = "numbers (or null)" if dtype is np.float64 else "integers"
+            raise self.fail(f"field '{where}{key}' must be a nested list of {what}") from None
         if a.size == 0 and a.ndim < len(shape):  # e.g. [] for (0, K, 2): fill the trailing axes
             a = a.reshape(list(a.shape) + [0 if s is None else s for s in shape[a.ndim :]])
         ok = a.ndim == len(shape) and all(s is None or s == n for s, n in zip(shape, a.shape))

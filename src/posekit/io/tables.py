@@ -58,6 +58,11 @@ _FLOAT_COLS = ("time", "x", "y", "z", "score")
 _STATE_NAMES = np.array(STATE_NAMES, dtype=object)
 
 
+def _text_dtype() -> Any:
+    """The dtype pandas infers for a column of Python strings (``str`` in pandas ≥ 3, else object)."""
+    return pd.Series(["a"]).dtype
+
+
 def _check_coords(coords: str) -> None:
     if coords not in ("image", "world"):
         raise ValueError(f"coords must be 'image' or 'world', got {coords!r}")
@@ -101,12 +106,12 @@ def _table(frame: np.ndarray, time: np.ndarray, track: np.ndarray, person: np.nd
             "time": rep(time, np.float64),
             "track_id": rep(track, np.int64),
             "person": rep(person, np.int64),
-            "keypoint": pd.array(np.tile(np.asarray(names, dtype=object), p), dtype="str"),
+            "keypoint": np.tile(np.asarray(names, dtype=object), p),
             "x": xyz[..., 0].reshape(-1),
             "y": xyz[..., 1].reshape(-1),
             "z": xyz[..., 2].reshape(-1),
             "score": score.reshape(-1),
-            "state": pd.array(_STATE_NAMES[state.reshape(-1).astype(np.intp)], dtype="str"),
+            "state": _STATE_NAMES[state.reshape(-1).astype(np.intp)],
         },
         columns=list(COLUMNS),
     )
@@ -257,8 +262,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
             df[c] = df[c].astype(np.float64)
         except (ValueError, TypeError):
             raise InputError(p, f"column {c!r} must hold numbers") from None
-    for c in ("keypoint", "state"):
-        df[c] = df[c].astype("str")
+    for c in ("keypoint", "state"):  # pandas ≥ 3: the ``str`` dtype; pandas 2: object holding str
+        df[c] = df[c].astype(_text_dtype())
     bad = ~df["state"].isin(STATE_NAMES)
     if bad.any():
         v = df["state"][bad].iloc[0]

@@ -143,7 +143,9 @@ def face_detection_to_roi(det: Detections, index: int = 0) -> RotatedRect:
         → 1 (left eye), side 1.5 × the box's longer side.
     """
     if len(det) <= index or det.keypoints.shape[1] < 2:
-        raise ValidationError(f"Expected a face detection with 6 keypoints at index {index}, but got {len(det)} detections")
+        raise ValidationError(
+            f"Expected a face detection with 6 keypoints at index {index}, but got {len(det)} detections"
+        )
     b = det.boxes[index].astype(np.float64)
     kp = det.keypoints[index].astype(np.float64)
     raw = RotatedRect(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]), b[2] - b[0], b[3] - b[1], _rotation(kp[0], kp[1], 0.0))
@@ -159,7 +161,8 @@ def _face_keypoints_to_roi(det: Detections, index: int = 0) -> RotatedRect:
     """
     kp = det.keypoints[index].astype(np.float64)
     mn, mx = kp.min(axis=0), kp.max(axis=0)
-    raw = RotatedRect(0.5 * (mn[0] + mx[0]), 0.5 * (mn[1] + mx[1]), mx[0] - mn[0], mx[1] - mn[1], _rotation(kp[0], kp[1], 0.0))
+    angle = _rotation(kp[0], kp[1], 0.0)
+    raw = RotatedRect(0.5 * (mn[0] + mx[0]), 0.5 * (mn[1] + mx[1]), mx[0] - mn[0], mx[1] - mn[1], angle)
     return transform_rect(raw, scale_x=2.0, scale_y=2.0, shift_y=-0.1, square_long=True)
 
 
@@ -369,7 +372,9 @@ class FacePipeline:
         bx = np.asarray(bodies_xy, dtype=np.float64)
         bv = np.asarray(bodies_vis, dtype=np.float64)
         if bx.ndim != 3 or bx.shape[1:] != (33, 2) or bv.shape != bx.shape[:2]:
-            raise ValidationError(f"Expected bodies_xy (N, 33, 2) and bodies_vis (N, 33), but got {bx.shape} and {bv.shape}")
+            raise ValidationError(
+                f"Expected bodies_xy (N, 33, 2) and bodies_vis (N, 33), but got {bx.shape} and {bv.shape}"
+            )
         return [self._face_for_body(image, bx[n], bv[n]) for n in range(bx.shape[0])]
 
     def _face_for_body(self, image: np.ndarray, xy: np.ndarray, vis: np.ndarray) -> FaceResult | None:

@@ -219,7 +219,9 @@ def palm_to_roi(det: Detections, index: int = 0) -> RotatedRect:
         Square :class:`RotatedRect` in pixels.
     """
     if len(det) <= index or det.keypoints.shape[1] < 3:
-        raise ValidationError(f"Expected a palm detection with 7 keypoints at index {index}, but got {len(det)} detections")
+        raise ValidationError(
+            f"Expected a palm detection with 7 keypoints at index {index}, but got {len(det)} detections"
+        )
     b = det.boxes[index].astype(np.float64)
     kp = det.keypoints[index].astype(np.float64)
     angle = _rotation(kp[0], kp[2], math.pi / 2)
@@ -324,8 +326,9 @@ class PalmDetector:
             region: search only this part of the image (pixels); the whole image when None.
 
         Returns:
-            :class:`Detections` in image pixels, best first: boxes (N, 4), keypoints (N, 7, 2) (0 wrist
-            centre, 1 index base, 2 middle base, 3 ring base, 4 pinky base, 5–6 thumb), scores (N,).
+            :class:`Detections` in image pixels, best first: boxes (N, 4), keypoints (N, 7, 2), scores (N,).
+            Keypoint 0 is the wrist centre and 2 the middle finger's base (the two that set the crop's
+            rotation); the others are further palm points, not used here.
         """
         _check_image(image_rgb)
         rect = region if region is not None else full_image_rect(image_rgb.shape[1], image_rgb.shape[0])
@@ -504,7 +507,9 @@ class HandPipeline:
         bx = np.asarray(bodies_xy, dtype=np.float64)
         bv = np.asarray(bodies_vis, dtype=np.float64)
         if bx.ndim != 3 or bx.shape[1:] != (33, 2) or bv.shape != bx.shape[:2]:
-            raise ValidationError(f"Expected bodies_xy (N, 33, 2) and bodies_vis (N, 33), but got {bx.shape} and {bv.shape}")
+            raise ValidationError(
+                f"Expected bodies_xy (N, 33, 2) and bodies_vis (N, 33), but got {bx.shape} and {bv.shape}"
+            )
         results: list[dict[str, HandResult | None]] = []
         for n in range(bx.shape[0]):
             sides: dict[str, HandResult | None] = {}
