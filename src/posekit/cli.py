@@ -67,6 +67,7 @@ def estimate(
     threads: Optional[int] = typer.Option(None, "--threads", help="Inference threads per model [1]."),
     detect_every: Optional[int] = typer.Option(None, "--detect-every", help="Video: run the detector every N frames [10]."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Video/webcam: stop after N frames."),
+    max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Largest accepted image, width×height [1e8]."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with an [estimate] table."),
 ) -> None:
     """Estimate multi-person keypoints and write them to OUTPUT."""
@@ -75,7 +76,7 @@ def estimate(
     fmts = _parse_formats(formats)
     try:
         cfg = load_config(config) if config else EstimatorConfig()
-        cfg = cfg.replace(max_people=max_people, threads=threads, detect_every=detect_every)
+        cfg = cfg.replace(max_people=max_people, threads=threads, detect_every=detect_every, max_pixels=max_pixels)
         if hands:
             cfg = cfg.replace(hands=True)
         if face:
@@ -95,7 +96,7 @@ def _estimate(spec: str, outdir: Path, cfg, fmts: tuple[str, ...], render: bool,
     from .io.atomic import ensure_writable_dir
     from .io.sources import open_source
 
-    source = open_source(spec)
+    source = open_source(spec, max_pixels=cfg.max_pixels)
     out = ensure_writable_dir(outdir)
     est = PoseEstimator(cfg)
     run = _Run()

@@ -276,3 +276,26 @@ def test_states_survive_every_container_operation():
     # MISSING never turns into (0, 0)
     assert np.isnan(s.xy[s.state == S.MISSING]).all()
     assert np.isfinite(s.xy[s.state != S.MISSING]).all()
+
+
+# --- regressions found in review -------------------------------------------------------------------
+def test_state_256_does_not_wrap_to_missing():
+    xy = np.zeros((1, 17, 2))
+    with pytest.raises(ValidationError, match="outside"):
+        PoseFrame("coco17", xy, np.ones((1, 17)), np.full((1, 17), 257))
+    with pytest.raises(ValidationError, match="integer"):
+        PoseFrame("coco17", xy, np.ones((1, 17)), np.full((1, 17), "visible"))
+
+
+def test_two_people_with_one_track_id_in_a_frame_are_refused():
+    f = make_frame(2, track_id=np.array([4, 4]))
+    with pytest.raises(ValidationError, match="same track id"):
+        PoseSequence.from_frames([f])
+
+
+def test_parts_keep_the_body_track_ids():
+    body = make_frame(2, track_id=np.array([7, 9]))
+    body.parts["left_hand"] = PoseFrame.missing("hand21", 2)
+    seq = PoseSequence.from_frames([body, body[1:]])
+    assert seq.parts["left_hand"].track_id.tolist() == [7, 9]
+    assert seq.frame_at(1).parts["left_hand"].track_id.tolist() == [9]
