@@ -306,5 +306,16 @@ def info() -> None:
             typer.echo(f"  {name}: MISSING ({e})")
 
 
+
+def _register_stage_commands() -> None:
+    """Commands whose code lives in their stage's module (imported lazily when they run)."""
+    from .cli_eval import eval_command
+
+    app.command("eval")(eval_command)
+
+
+_register_stage_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
