@@ -304,3 +304,249 @@ register_conversion(
     "coco17",
     [_BP_NAMES.index(n) for n in _COCO_NAMES],
 )
+
+
+# =====================================================================================================
+# Dataset layouts (ground-truth keypoint orders) and explicit conversion tables.
+#
+# Keypoint orders are those of the annotation files in ../shared/data, cross-checked against mmpose's
+# ``configs/_base_/datasets/*.py`` and, where the two disagree, against the geometry of the data itself
+# (noted per layout). Names of anatomically identical joints are shared across layouts
+# (``left_shoulder`` … ``right_ankle``) so that the tables below read as plain name correspondences.
+# =====================================================================================================
+_LIMB_NAMES = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+_LIMB_BONES = [
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+]  # fmt: skip
+
+
+def _layout(
+    name: str,
+    names: tuple[str, ...],
+    bones: list[tuple[str, str]],
+    sigmas: tuple[float, ...] | None = None,
+    *,
+    flip: tuple[tuple[int, int], ...] | None = None,
+    angles: bool = True,
+) -> Skeleton:
+    return register_skeleton(
+        Skeleton(
+            name,
+            names,
+            _edges(names, bones),
+            _pairs(names) if flip is None else flip,
+            sigmas,
+            _limb_angles(None) if angles else (),
+        )
+    )
+
+
+# --- CrowdPose 14 (file: ..., "head", "neck"; mmpose: "top_head", "neck"; the point is the head top) ---
+_CROWDPOSE_NAMES = _LIMB_NAMES + ("head_top", "neck")
+CROWDPOSE14 = _layout(
+    "crowdpose14",
+    _CROWDPOSE_NAMES,
+    _LIMB_BONES
+    + [("left_hip", "right_hip"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+       ("left_shoulder", "right_shoulder"), ("head_top", "neck"), ("left_shoulder", "neck"),
+       ("right_shoulder", "neck")],  # fmt: skip
+    (0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089, 0.079, 0.079),
+)
+
+# --- PoseTrack18 17 (COCO order with head_bottom/head_top in the eye slots; ears are never labelled) ---
+_POSETRACK_NAMES = ("nose", "head_bottom", "head_top") + _COCO_NAMES[3:]
+POSETRACK17 = _layout(
+    "posetrack17",
+    _POSETRACK_NAMES,
+    [(_POSETRACK_NAMES[a], _POSETRACK_NAMES[b]) for a, b in _COCO_EDGES],
+    _COCO_SIGMAS,
+)
+
+# --- MPII 16 (also MHP; mmpose mpii.py order and sigmas) ---------------------------------------------
+_MPII_NAMES = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "pelvis", "thorax",
+    "upper_neck", "head_top", "right_wrist", "right_elbow", "right_shoulder", "left_shoulder",
+    "left_elbow", "left_wrist",
+)  # fmt: skip
+MPII16 = _layout(
+    "mpii16",
+    _MPII_NAMES,
+    _LIMB_BONES
+    + [("right_hip", "pelvis"), ("left_hip", "pelvis"), ("pelvis", "thorax"), ("thorax", "upper_neck"),
+       ("upper_neck", "head_top"), ("upper_neck", "right_shoulder"), ("upper_neck", "left_shoulder")],  # fmt: skip
+    (0.089, 0.083, 0.107, 0.107, 0.083, 0.089, 0.026, 0.026, 0.026, 0.026, 0.062, 0.072, 0.179, 0.179,
+     0.072, 0.062),  # fmt: skip
+)
+
+# --- AI Challenger 14 (file order; sigmas from mmpose aic.py = AIC's delta / 2) -----------------------
+_AIC_NAMES = (
+    "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
+    "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "head_top", "neck",
+)  # fmt: skip
+AIC14 = _layout(
+    "aic14",
+    _AIC_NAMES,
+    _LIMB_BONES
+    + [("right_shoulder", "neck"), ("left_shoulder", "neck"), ("head_top", "neck"),
+       ("right_shoulder", "right_hip"), ("left_shoulder", "left_hip"), ("right_hip", "left_hip")],  # fmt: skip
+    (0.01388152, 0.01515228, 0.01057665, 0.01417709, 0.01497891, 0.01402144, 0.03909642, 0.03686941,
+     0.01981803, 0.03843971, 0.03412318, 0.02415081, 0.01291456, 0.01236173),  # fmt: skip
+)
+
+# --- JHMDB 15 (puppet joints; file order) ------------------------------------------------------------
+_JHMDB_NAMES = (
+    "neck", "belly", "head", "right_shoulder", "left_shoulder", "right_hip", "left_hip", "right_elbow",
+    "left_elbow", "right_knee", "left_knee", "right_wrist", "left_wrist", "right_ankle", "left_ankle",
+)  # fmt: skip
+JHMDB15 = _layout(
+    "jhmdb15",
+    _JHMDB_NAMES,
+    _LIMB_BONES
+    + [("neck", "head"), ("neck", "right_shoulder"), ("neck", "left_shoulder"), ("neck", "belly"),
+       ("belly", "right_hip"), ("belly", "left_hip")],  # fmt: skip
+)
+
+# --- Human3.6M 17. Index 1 is the RIGHT hip: in the shared data joint 1 lies on the side of joint 14
+# (right shoulder) and the body's handedness (left × up points to where the face is) confirms it; some
+# mmpose versions of h36m.py and the shared h36m_coco.json name index 1 "left_hip", which is wrong.
+# H36M's "foot" joints sit at the ankles (named so here); index 9 is H36M's "Head" joint (inside the
+# head at about nose height, mmpose: neck_base) and index 10 its head top ("Site", mmpose: head). ------
+_H36M_NAMES = (
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "spine",
+    "thorax", "head", "head_top", "left_shoulder", "left_elbow", "left_wrist", "right_shoulder",
+    "right_elbow", "right_wrist",
+)  # fmt: skip
+H36M17 = _layout(
+    "h36m17",
+    _H36M_NAMES,
+    _LIMB_BONES
+    + [("pelvis", "right_hip"), ("pelvis", "left_hip"), ("pelvis", "spine"), ("spine", "thorax"),
+       ("thorax", "head"), ("head", "head_top"), ("thorax", "left_shoulder"), ("thorax", "right_shoulder")],  # fmt: skip
+)
+
+# --- MPI-INF-3DHP 17 (mmpose mpi_inf_3dhp.py order; "root" named pelvis) -----------------------------
+_MPI3DHP_NAMES = (
+    "head_top", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+    "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "pelvis", "spine", "head",
+)  # fmt: skip
+MPI3DHP17 = _layout(
+    "mpi3dhp17",
+    _MPI3DHP_NAMES,
+    _LIMB_BONES
+    + [("neck", "right_shoulder"), ("neck", "left_shoulder"), ("pelvis", "right_hip"), ("pelvis", "left_hip"),
+       ("head_top", "head"), ("head", "neck"), ("neck", "spine"), ("spine", "pelvis")],  # fmt: skip
+)
+
+# --- Penn Action 13. The dataset README lists 1 head, 2 left_shoulder, 3 right_shoulder, …; the labels
+# themselves put the person's RIGHT side first in every pair: in the 581 shared clips the "front" view
+# has joint 2 left of joint 3 in the image in 90 % of clips ("back": 0 %), and in side-view squats the
+# far (hidden) side is joint 3/9 when the knees bend towards +x (the right side faces the camera). So the
+# true order is head, right_shoulder, left_shoulder, … (see posekit.datasets.penn). --------------------
+_PENN_NAMES = (
+    "head", "right_shoulder", "left_shoulder", "right_elbow", "left_elbow", "right_wrist", "left_wrist",
+    "right_hip", "left_hip", "right_knee", "left_knee", "right_ankle", "left_ankle",
+)  # fmt: skip
+PENN13 = _layout(
+    "penn13",
+    _PENN_NAMES,
+    _LIMB_BONES
+    + [("head", "left_shoulder"), ("head", "right_shoulder"), ("left_shoulder", "right_shoulder"),
+       ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip")],  # fmt: skip
+)
+
+# --- CMU Panoptic body19 (hdPose3d_stage1_coco19: OpenPose COCO-18 keypoints + body centre) -----------
+_PANOPTIC_NAMES = (
+    "neck", "nose", "body_center", "left_shoulder", "left_elbow", "left_wrist", "left_hip", "left_knee",
+    "left_ankle", "right_shoulder", "right_elbow", "right_wrist", "right_hip", "right_knee", "right_ankle",
+    "left_eye", "left_ear", "right_eye", "right_ear",
+)  # fmt: skip
+PANOPTIC19 = _layout(
+    "panoptic19",
+    _PANOPTIC_NAMES,
+    _LIMB_BONES
+    + [("neck", "nose"), ("neck", "body_center"), ("neck", "left_shoulder"), ("neck", "right_shoulder"),
+       ("body_center", "left_hip"), ("body_center", "right_hip"), ("nose", "left_eye"), ("left_eye", "left_ear"),
+       ("nose", "right_eye"), ("right_eye", "right_ear")],  # fmt: skip
+)
+
+# --- Hands: RHD (wrist, then each finger tip-first) and InterHand2.6M (each finger tip-first, wrist last),
+# named with the hand21 names so that the reorder tables are plain name matches. -----------------------
+_FINGERS = ("thumb", "index_finger", "middle_finger", "ring_finger", "pinky")
+
+
+def _finger_tip_first(f: str) -> tuple[str, ...]:
+    j = ("tip", "ip", "mcp", "cmc") if f == "thumb" else ("tip", "dip", "pip", "mcp")
+    return tuple(f"{f}_{s}" for s in j)
+
+
+_RHD_NAMES = ("wrist",) + tuple(n for f in _FINGERS for n in _finger_tip_first(f))
+_INTERHAND_NAMES = tuple(n for f in _FINGERS for n in _finger_tip_first(f)) + ("wrist",)
+_HAND_BONES = [(_HAND_NAMES[a], _HAND_NAMES[b]) for a, b in _HAND_EDGES]
+RHD21 = _layout("rhd21", _RHD_NAMES, _HAND_BONES, None, flip=(), angles=False)
+INTERHAND21 = _layout("interhand21", _INTERHAND_NAMES, _HAND_BONES, None, flip=(), angles=False)
+
+# --- Faces: numbered landmarks (no names, flip pairs or bones; readers only need the order) ----------
+FACE68 = _layout("face68", tuple(f"f68_{i}" for i in range(68)), [], flip=(), angles=False)
+WFLW98 = _layout("wflw98", tuple(f"wflw_{i}" for i in range(98)), [], flip=(), angles=False)
+COFW29 = _layout("cofw29", tuple(f"cofw_{i}" for i in range(29)), [], flip=(), angles=False)
+AFLW19 = _layout("aflw19", tuple(f"aflw_{i}" for i in range(19)), [], flip=(), angles=False)
+LAPA106 = _layout("lapa106", tuple(f"lapa_{i}" for i in range(106)), [], flip=(), angles=False)
+
+# --- Conversion tables ---------------------------------------------------------------------------------
+# For every body layout: target keypoint -> the COCO-17 keypoint that is the same anatomical point, or None
+# where COCO-17 (and BlazePose-33, which holds all COCO-17 points under the same names) has no such point.
+# Head/neck/trunk points (head_top, neck, thorax, pelvis, spine, belly, body_center, PoseTrack's
+# head_bottom, Penn/JHMDB/H36M "head") are not COCO landmarks: nose is the tip of the nose, not a head
+# centre or head top. Derived points (e.g. pelvis = mean of the hips) are never put in a table; see
+# posekit.datasets.layouts.derive_midpoints.
+_SAME = {n: n for n in _LIMB_NAMES}
+_FROM_COCO: dict[str, dict[str, str | None]] = {
+    "crowdpose14": {**_SAME, "head_top": None, "neck": None},
+    "posetrack17": {
+        **_SAME, "nose": "nose", "head_bottom": None, "head_top": None, "left_ear": "left_ear",
+        "right_ear": "right_ear",
+    },  # fmt: skip
+    "mpii16": {**_SAME, "pelvis": None, "thorax": None, "upper_neck": None, "head_top": None},
+    "aic14": {**_SAME, "head_top": None, "neck": None},
+    "jhmdb15": {**_SAME, "neck": None, "belly": None, "head": None},
+    "h36m17": {**_SAME, "pelvis": None, "spine": None, "thorax": None, "head": None, "head_top": None},
+    "mpi3dhp17": {**_SAME, "head_top": None, "neck": None, "pelvis": None, "spine": None, "head": None},
+    "penn13": {**_SAME, "head": None},
+    "panoptic19": {
+        **_SAME, "neck": None, "nose": "nose", "body_center": None, "left_eye": "left_eye",
+        "right_eye": "right_eye", "left_ear": "left_ear", "right_ear": "right_ear",
+    },  # fmt: skip
+}
+
+
+def _register_by_names(src: str, dst: str, table: dict[str, str | None]) -> Conversion:
+    s, d = get_skeleton(src), get_skeleton(dst)
+    if set(table) != set(d.keypoints):
+        raise ValueError(f"table {src}->{dst} does not cover exactly the keypoints of {dst}")
+    return register_conversion(src, dst, [-1 if table[n] is None else s.index(table[n]) for n in d.keypoints])
+
+
+for _dst, _table in _FROM_COCO.items():
+    _register_by_names("coco17", _dst, _table)
+    _register_by_names("blazepose33", _dst, _table)
+    # and back to COCO-17: every COCO keypoint that the layout holds
+    _inverse = {v: k for k, v in _table.items() if v is not None}
+    _register_by_names(_dst, "coco17", {n: _inverse.get(n) for n in _COCO_NAMES})
+
+# Hands: exact reorders (the same 21 anatomical points in another order).
+_register_by_names("rhd21", "hand21", {n: n for n in _HAND_NAMES})
+_register_by_names("hand21", "rhd21", {n: n for n in _RHD_NAMES})
+_register_by_names("interhand21", "hand21", {n: n for n in _HAND_NAMES})
+_register_by_names("hand21", "interhand21", {n: n for n in _INTERHAND_NAMES})
+
+__all__ += [
+    "CROWDPOSE14", "POSETRACK17", "MPII16", "AIC14", "JHMDB15", "H36M17", "MPI3DHP17", "PENN13",
+    "PANOPTIC19", "RHD21", "INTERHAND21", "FACE68", "WFLW98", "COFW29", "AFLW19", "LAPA106",
+    "register_conversion",
+]  # fmt: skip
