@@ -3,13 +3,22 @@
 The pipeline is MediaPipe's pose pipeline generalised to many people, run by posekit on LiteRT:
 
 * **Images** (and the first frame of a video): the person detector runs on the whole image and, when the
-  image is large compared with its 224×224 input, on overlapping tiles; every candidate becomes a
-  rotated region; the landmark model runs on each region; regions whose pose-presence score is low are
-  dropped, and poses that describe one body (OKS ≥ ``duplicate_oks``) are merged, keeping the best.
+  image is large compared with its 224×224 input, on overlapping tiles at a few scales. The detections
+  of all regions are pooled and clustered (weighted NMS on their face boxes), so a person seen in several
+  tiles costs one landmark run. Each cluster becomes a rotated region; the landmark model runs on it
+  (first pass) and again on the region its auxiliary landmarks define (second pass, the region a video
+  would use next). The person's score is ``pose presence (second pass) × stability``, where stability is
+  the OKS between the two passes: real people are stable under re-cropping, hallucinated ones drift.
+  Poses below ``min_pose_score`` are dropped and poses that describe one body (OKS ≥ ``duplicate_oks``)
+  are merged, keeping the best score.
 * **Video**: each person's region for the next frame comes from its current auxiliary landmarks (as in
-  MediaPipe's tracking). The detector runs only when nobody is tracked, when someone was lost, and every
-  ``detect_every`` frames to find newcomers (cycling through the full frame and the tiles, one detector
-  call per run). Regions that converge on one body are merged. Each person keeps a region-track id.
+  MediaPipe's tracking: one landmark run per person per frame). The detector runs only when nobody is
+  tracked, when someone was lost, and every ``detect_every`` frames to find newcomers (cycling through
+  the full frame and the tiles, one detector call per run). Regions that converge on one body are
+  merged. Each person keeps a region-track id.
+
+``PoseFrame.box_score`` is the person score above in image mode and for a newcomer's first video frame;
+for a person followed in video it is the landmark model's pose presence.
 """
 
 from __future__ import annotations
@@ -24,14 +33,27 @@ import numpy as np
 
 from .config import EstimatorConfig
 from .models.blazepose import LandmarkResult, PoseDetector, PoseLandmarker, detection_to_roi, landmarks_to_roi
-from .models.geometry import RotatedRect, full_image_rect
+from .models.geometry import Detections, RotatedRect, full_image_rect, weighted_nms
 from .poses import KeypointState, PoseFrame, PoseSequence
 from .skeletons import BLAZEPOSE33, COCO17, get_conversion
 
-__all__ = ["PoseEstimator", "tile_regions", "pose_oks"]
+__all__ = [
+    "PoseEstimator",
+    "PoseStream",
+    "tile_regions",
+    "pose_oks",
+    "body_oks",
+    "pose_stability",
+    "person_score",
+    "cluster_detections",
+    "suppress_duplicates",
+]
 
 _COCO_IDX = np.asarray(get_conversion("blazepose33", "coco17").index)
 _COCO_SIGMAS = COCO17.sigmas_array
+#: IoU of face boxes above which detections from different regions are one candidate (MediaPipe's own
+#: detector NMS threshold, applied across tiles).
+_CLUSTER_IOU = 0.3
 
 
 def tile_regions(width: int, height: int, levels: Iterable[float], overlap: float = 0.25) -> list[RotatedRect]:
@@ -78,6 +100,20 @@ def pose_oks(a: np.ndarray, b: np.ndarray, area: float) -> float:
 
 
 @dataclass
+class _Candidate:
+    """One person found by the detector path.
+
+    ``result`` is what is returned (first or second pass, see ``refine_landmarks``); ``refined`` is the
+    second pass, used for duplicate suppression; ``score`` = refined pose presence × stability.
+    """
+
+    result: LandmarkResult
+    refined: LandmarkResult
+    stability: float
+    score: float
+
+
+@dataclass
 class _Person:
     """One tracked region in video mode."""
 
@@ -114,7 +150,8 @@ class PoseEstimator:
         cfg = config or EstimatorConfig()
         self.config = cfg.replace(**overrides) if overrides else cfg
         c = self.config
-        self.detector = PoseDetector(threads=c.threads, model_dir=c.model_dir, min_score=c.min_detection_score)
+        det_min = min(c.min_detection_score, c.video_min_detection_score)
+        self.detector = PoseDetector(threads=c.threads, model_dir=c.model_dir, min_score=det_min)
         self.landmarker = PoseLandmarker(threads=c.threads, model_dir=c.model_dir)
         self._hands = None
         self._face = None
@@ -147,10 +184,11 @@ class PoseEstimator:
         _check_image(image)
         h, w = image.shape[:2]
         regions = [full_image_rect(w, h)] + (self._tiles(w, h) if self._use_tiles(w, h) else [])
-        people = self._find_people(image, regions, existing=[])
-        people.sort(key=lambda r: -r.pose_score)
-        people = people[: self.config.max_people]
-        return self._to_frame(image, people, [-1] * len(people), frame=frame, time=time)
+        found = self._find_people(image, regions, existing=[], min_score=self.config.min_detection_score)
+        results = [c.result for c in found]
+        return self._to_frame(
+            image, results, [-1] * len(found), frame=frame, time=time, box_scores=[c.score for c in found]
+        )
 
     def image(self, path: str | Path) -> PoseFrame:
         """Read an image file (EXIF orientation applied) and estimate its poses."""
@@ -193,18 +231,29 @@ class PoseEstimator:
         kept = self._merge_converged(kept)
         state.since_detect += 1
         due = c.detect_every > 0 and state.since_detect >= c.detect_every
-        if not kept or lost or due:
+        scores = {}
+        if len(kept) < c.max_people and (not kept or lost or due):
             regions = self._scan_regions(w, h, state, full=not kept or lost > 0)
-            found = self._find_people(image, regions, existing=[p.result for p in kept])
-            for res in sorted(found, key=lambda r: -r.pose_score):
-                if len(kept) >= c.max_people:
-                    break
-                kept.append(_Person(state.next_id, res, landmarks_to_roi(res.aux)))
+            found = self._find_people(
+                image, regions, existing=[p.result for p in kept], min_score=c.video_min_detection_score
+            )
+            for cand in found:
+                kept.append(_Person(state.next_id, cand.result, landmarks_to_roi(cand.result.aux)))
+                scores[state.next_id] = cand.score
                 state.next_id += 1
+            state.since_detect = 0
+        elif due:
             state.since_detect = 0
         state.people = kept
         state.frame_index += 1
-        return self._to_frame(image, [p.result for p in kept], [p.track_id for p in kept], frame=frame, time=time)
+        return self._to_frame(
+            image,
+            [p.result for p in kept],
+            [p.track_id for p in kept],
+            frame=frame,
+            time=time,
+            box_scores=[scores.get(p.track_id, p.result.pose_score) for p in kept],
+        )
 
     # ------------------------------------------------------------------------------------------------
     # internals
@@ -213,59 +262,89 @@ class PoseEstimator:
         t = self.config.tiles
         return bool(t) if t != "auto" else max(w, h) >= self.config.tile_min_side
 
-    def _tiles(self, w: int, h: int) -> list[RotatedRect]:
-        return tile_regions(w, h, self.config.tile_levels)
+    def _tiles(self, w: int, h: int, *, video: bool = False) -> list[RotatedRect]:
+        c = self.config
+        return tile_regions(w, h, c.video_tile_levels if video else c.tile_levels)
 
     def _scan_regions(self, w: int, h: int, state: _VideoState, *, full: bool) -> list[RotatedRect]:
-        """Regions for one detection run in video mode: everything when ``full``, else one in turn."""
-        regions = [full_image_rect(w, h)] + (self._tiles(w, h) if self._use_tiles(w, h) else [])
+        """Regions for one detection run in video mode, at most two detector calls after the first frame.
+
+        The first frame scans the whole frame and every tile. Later, when nobody is tracked or someone
+        was lost (``full``), the whole frame is scanned plus the next tile in turn; a periodic newcomer
+        scan takes one region in turn (the whole frame counts as one). So an empty scene costs two
+        detector calls per frame, not one per tile, and a small person is found within a cycle.
+        """
+        whole = full_image_rect(w, h)
+        tiles = self._tiles(w, h, video=True) if self._use_tiles(w, h) else []
+        if state.frame_index == 0:
+            return [whole, *tiles]
         if full:
-            return regions
+            if not tiles:
+                return [whole]
+            t = tiles[state.scan_cursor % len(tiles)]
+            state.scan_cursor += 1
+            return [whole, t]
+        regions = [whole, *tiles]
         r = regions[state.scan_cursor % len(regions)]
         state.scan_cursor += 1
         return [r]
 
-    def _landmarks(self, image: np.ndarray, roi: RotatedRect) -> LandmarkResult | None:
+    def _run_landmarks(self, image: np.ndarray, roi: RotatedRect) -> LandmarkResult:
         t0 = _time.perf_counter()
         res = self.landmarker(image, roi)
         self.timings["landmarks"] += _time.perf_counter() - t0
         self.counts["landmarks"] += 1
+        return res
+
+    def _landmarks(self, image: np.ndarray, roi: RotatedRect) -> LandmarkResult | None:
+        res = self._run_landmarks(image, roi)
         return res if res.pose_score >= self.config.min_pose_score else None
 
     def _find_people(
-        self, image: np.ndarray, regions: list[RotatedRect], existing: list[LandmarkResult]
-    ) -> list[LandmarkResult]:
-        """Detect candidates in ``regions``, run landmarks on new ones, drop duplicates."""
+        self, image: np.ndarray, regions: list[RotatedRect], existing: list[LandmarkResult], *, min_score: float
+    ) -> list[_Candidate]:
+        """Detect candidates in ``regions``, run two landmark passes on each new one, drop duplicates.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB.
+            regions: where the detector looks, pixels.
+            existing: poses already known (tracked people in video); their heads and bodies are skipped.
+            min_score: least detector score of a detection (0..1).
+
+        Returns:
+            New people, best score first, at most ``max_people - len(existing)``.
+        """
+        c = self.config
+        room = c.max_people - len(existing)
+        if room <= 0:
+            return []
         t0 = _time.perf_counter()
-        boxes, kps, scores = [], [], []
+        found = []
         for region in regions:
             d = self.detector(image, region)
+            found.append(d[d.scores >= min_score])
             self.counts["detect"] += 1
-            if len(d):
-                boxes.append(d.boxes)
-                kps.append(d.keypoints)
-                scores.append(d.scores)
         self.timings["detect"] += _time.perf_counter() - t0
-        if not boxes:
-            return []
-        boxes_a, kps_a, scores_a = np.concatenate(boxes), np.concatenate(kps), np.concatenate(scores)
-        order = _nms_order(boxes_a, scores_a, iou=0.3)
-        accepted: list[LandmarkResult] = list(existing)
-        new: list[LandmarkResult] = []
-        for i in order:
-            # Skip a detection whose face box sits on the head of someone already accepted.
-            if any(_face_on_pose(boxes_a[i], r.xy) for r in accepted):
+        dets = cluster_detections(found)
+        cands: list[_Candidate] = []
+        stable: list[np.ndarray] = [r.xy for r in existing]
+        for i in range(len(dets)):
+            # A detection whose face box sits on the head of a person already found costs nothing more.
+            if any(_face_on_pose(dets.boxes[i], xy) for xy in stable):
                 continue
-            res = self._landmarks(image, detection_to_roi(kps_a[i]))
-            if res is None:
+            first = self._landmarks(image, detection_to_roi(dets.keypoints[i]))
+            if first is None:
                 continue
-            if any(_same_body(res, r, self.config.duplicate_oks) for r in accepted):
+            refined = self._run_landmarks(image, landmarks_to_roi(first.aux))
+            stab = pose_stability(first.xy, refined.xy)
+            score = person_score(refined.pose_score, stab)
+            if score < c.min_pose_score:
                 continue
-            accepted.append(res)
-            new.append(res)
-            if len(accepted) >= self.config.max_people:
-                break
-        return new
+            cands.append(_Candidate(refined if c.refine_landmarks else first, refined, stab, score))
+            stable.append(refined.xy)
+        cands.sort(key=lambda q: -q.score)
+        keep = suppress_duplicates([q.refined.xy for q in cands], c.duplicate_oks, existing=[r.xy for r in existing])
+        return [cands[k] for k in keep[:room]]
 
     def _merge_converged(self, people: list[_Person]) -> list[_Person]:
         """Drop tracked regions that now describe the same body as an older one."""
@@ -284,6 +363,7 @@ class PoseEstimator:
         *,
         frame: int,
         time: float | None,
+        box_scores: list[float] | None = None,
     ) -> PoseFrame:
         h, w = image.shape[:2]
         n = len(results)
@@ -303,7 +383,7 @@ class PoseEstimator:
             score[i] = r.visibility
             seen = (r.visibility >= thr) & (r.presence >= thr)
             state[i] = np.where(seen, KeypointState.VISIBLE, KeypointState.OCCLUDED)
-            box_score[i] = r.pose_score
+            box_score[i] = r.pose_score if box_scores is None else box_scores[i]
         pf = PoseFrame(
             BLAZEPOSE33, xy, score, state, z=z, world=world, box_score=box_score,
             track_id=np.asarray(track_ids, np.int64), frame=frame, time=time, image_size=(w, h),
@@ -383,26 +463,25 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image of {image.shape[1]}×{image.shape[0]} pixels is too small to hold a person")
 
 
-def _nms_order(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    """Indices kept by hard NMS on boxes ``(M, 4)`` pixels, best score first."""
-    order = list(np.argsort(-scores))
-    keep: list[int] = []
-    while order:
-        i = order.pop(0)
-        keep.append(i)
-        if not order:
-            break
-        rest = np.asarray(order)
-        x0 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        y0 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        x1 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        y1 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-        a = (boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1])
-        b = (boxes[rest, 2] - boxes[rest, 0]) * (boxes[rest, 3] - boxes[rest, 1])
-        ious = inter / np.maximum(a + b - inter, 1e-9)
-        order = [j for j, v in zip(order, ious) if v <= iou]
-    return keep
+def cluster_detections(found: list[Detections]) -> Detections:
+    """Pool the detections of several regions and merge those of one person (weighted NMS on face boxes).
+
+    Args:
+        found: per region, :class:`Detections` in image pixels (boxes ``(M, 4)``, keypoints ``(M, 4, 2)``).
+
+    Returns:
+        One detection per cluster, best score first; boxes and keypoints are score-weighted means of the
+        cluster's members (so a person cut by one tile and whole in another gets an averaged region).
+    """
+    found = [d for d in found if len(d)]
+    if not found:
+        return Detections.empty(4)
+    pooled = Detections(
+        np.concatenate([d.boxes for d in found]),
+        np.concatenate([d.keypoints for d in found]),
+        np.concatenate([d.scores for d in found]),
+    )
+    return weighted_nms(pooled, _CLUSTER_IOU)
 
 
 def _pose_area(xy: np.ndarray) -> float:
@@ -410,9 +489,59 @@ def _pose_area(xy: np.ndarray) -> float:
     return float(np.prod(np.maximum(mx - mn, 1.0)))
 
 
+def body_oks(a: np.ndarray, b: np.ndarray) -> float:
+    """OKS between two BlazePose-33 poses ``(33, 2)`` pixels, scaled by the smaller of their COCO-17 boxes.
+
+    The smaller box makes the test strict for a small pose lying on a large one (a partial or hallucinated
+    body inside a real one is not "the same" unless it matches at the small one's scale).
+    """
+    area = min(_pose_area(a[_COCO_IDX]), _pose_area(b[_COCO_IDX]))
+    return pose_oks(a, b, area)
+
+
+def pose_stability(first: np.ndarray, refined: np.ndarray) -> float:
+    """How well a pose survives re-cropping: :func:`body_oks` between two landmark passes (0..1).
+
+    Args:
+        first: ``(33, 2)`` pixels, landmarks from the detector's region.
+        refined: ``(33, 2)`` pixels, landmarks from the region the first pass's auxiliary landmarks define.
+    """
+    return body_oks(first, refined)
+
+
+def person_score(pose_score: float, stability: float) -> float:
+    """Person confidence in image mode: the refined pass's pose presence times its stability (0..1).
+
+    On the shared COCO photos this ranks true people above false ones better than either factor alone
+    (ROC AUC over about 2,600 candidate poses, true = OKS > 0.5 with a labelled person: 0.925, against
+    0.875 for the pose presence and 0.907 for the stability).
+    """
+    return float(pose_score) * float(stability)
+
+
+def suppress_duplicates(
+    poses: list[np.ndarray], thr: float, existing: list[np.ndarray] | tuple[np.ndarray, ...] = ()
+) -> list[int]:
+    """Greedy pose NMS: indices of ``poses`` kept, in order, dropping any that is :func:`body_oks`-close
+    (≥ ``thr``) to an ``existing`` pose or to one kept before it.
+
+    Args:
+        poses: ``(33, 2)`` pixel poses, best first.
+        thr: OKS at which two poses are one body (0..1).
+        existing: poses already accepted elsewhere (never removed).
+    """
+    kept: list[int] = []
+    ref = list(existing)
+    for i, xy in enumerate(poses):
+        if any(body_oks(xy, q) >= thr for q in ref):
+            continue
+        kept.append(i)
+        ref.append(xy)
+    return kept
+
+
 def _same_body(a: LandmarkResult, b: LandmarkResult, thr: float) -> bool:
-    area = min(_pose_area(a.xy[_COCO_IDX]), _pose_area(b.xy[_COCO_IDX]))
-    return pose_oks(a.xy, b.xy, area) >= thr
+    return body_oks(a.xy, b.xy) >= thr
 
 
 def _face_on_pose(face_box: np.ndarray, xy: np.ndarray) -> bool:

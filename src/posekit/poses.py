@@ -4,7 +4,8 @@ Arrays and units
 ----------------
 * ``xy``: image coordinates in pixels, origin at the top-left corner of the top-left pixel.
 * ``z``: MediaPipe's relative depth, on the same pixel scale as ``x`` (smaller = nearer); may be absent.
-* ``world``: metric 3D coordinates in metres, origin between the hips (MediaPipe world landmarks).
+* ``world``: metric 3D coordinates in metres. The estimator writes MediaPipe world landmarks (origin between
+  the hips); dataset readers keep the dataset's own metric frame (camera or world). Metrics root-align.
 * ``score``: confidence in ``[0, 1]``.
 * ``state``: a :class:`KeypointState` per keypoint. ``MISSING`` keypoints hold ``NaN`` coordinates; every
   other state holds finite coordinates. Validation enforces both, so "not seen" can never become
@@ -120,7 +121,8 @@ class PoseFrame:
         score: ``(N, K)`` float32 confidence in [0, 1].
         state: ``(N, K)`` uint8 :class:`KeypointState`.
         z: ``(N, K)`` float64 relative depth on the pixel scale of x, or ``None``.
-        world: ``(N, K, 3)`` float64 metres (origin between the hips), or ``None``. NaN where MISSING.
+        world: ``(N, K, 3)`` float64 metres (estimator: origin between the hips; datasets: their own
+            metric frame), or ``None``. NaN where MISSING.
         box: ``(N, 4)`` float64 x0, y0, x1, y1 in pixels.
         box_score: ``(N,)`` float32 person confidence.
         track_id: ``(N,)`` int64 identity, ``-1`` where none.
