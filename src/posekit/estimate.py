@@ -184,7 +184,7 @@ class PoseEstimator:
         _check_image(image)
         h, w = image.shape[:2]
         regions = [full_image_rect(w, h)] + (self._tiles(w, h) if self._use_tiles(w, h) else [])
-        found = self._find_people(image, regions, existing=[], min_score=self.config.min_detection_score)
+        found = self._search(image, regions, existing=[], min_score=self.config.min_detection_score)
         results = [c.result for c in found]
         return self._to_frame(
             image, results, [-1] * len(found), frame=frame, time=time, box_scores=[c.score for c in found]
@@ -301,6 +301,23 @@ class PoseEstimator:
         return res if res.pose_score >= self.config.min_pose_score else None
 
     def _find_people(
+        self, image: np.ndarray, regions: list[RotatedRect], existing: list[LandmarkResult], *, min_score: float
+    ) -> list[_Candidate]:
+        """Video mode: :meth:`_search` the first region alone, then the others only if there is room.
+
+        (Image mode searches all regions at once: pooling a person's detections from every tile before
+        the landmark passes gives better poses there — 55.8 against 50.8 AP on mmpose's four photos.)
+        The first region is the whole frame whenever it is scanned, so a frame whose people the whole
+        frame already fills up to ``max_people`` (e.g. ``max_people=1``) costs one detector call, as in
+        MediaPipe, rather than one per tile.
+        """
+        head = self._search(image, regions[:1], existing, min_score=min_score)
+        if len(regions) == 1 or len(existing) + len(head) >= self.config.max_people:
+            return head
+        known = [*existing, *(c.refined for c in head)]
+        return head + self._search(image, regions[1:], known, min_score=min_score)
+
+    def _search(
         self, image: np.ndarray, regions: list[RotatedRect], existing: list[LandmarkResult], *, min_score: float
     ) -> list[_Candidate]:
         """Detect candidates in ``regions``, run two landmark passes on each new one, drop duplicates.
