@@ -410,7 +410,10 @@ class PoseSequence:
     def frame_at(self, t: int) -> PoseFrame:
         """The :class:`PoseFrame` at time index ``t`` with the individuals present there."""
         here = (self.state[t] != KeypointState.MISSING).any(-1)  # not self.present: O(T·I·K) per call
-        sel = np.flatnonzero(here)
+        return self._frame_people(t, np.flatnonzero(here))
+
+    def _frame_people(self, t: int, sel: np.ndarray) -> PoseFrame:
+        """Individuals ``sel`` at time index ``t`` (with the same individuals of every part)."""
         return PoseFrame(
             self.skeleton,
             self.xy[t, sel],
@@ -425,22 +428,6 @@ class PoseSequence:
             time=float(self.time[t]),
             image_size=self.image_size,
             parts={k: p._frame_people(t, sel) for k, p in self.parts.items()},
-        )
-
-    def _frame_people(self, t: int, sel: np.ndarray) -> PoseFrame:
-        return PoseFrame(
-            self.skeleton,
-            self.xy[t, sel],
-            self.score[t, sel],
-            self.state[t, sel],
-            z=None if self.z is None else self.z[t, sel],
-            world=None if self.world is None else self.world[t, sel],
-            box=self.box[t, sel],
-            box_score=self.box_score[t, sel],
-            track_id=self.track_id[sel],
-            frame=int(self.frame[t]),
-            time=float(self.time[t]),
-            image_size=self.image_size,
         )
 
     def frames(self) -> Iterator[PoseFrame]:
