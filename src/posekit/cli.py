@@ -310,8 +310,11 @@ def info() -> None:
 def _register_stage_commands() -> None:
     """Commands whose code lives in their stage's module (imported lazily when they run)."""
     from .cli_eval import eval_command
+    from .cli_qa import agree_command, qa_command
 
     app.command("eval")(eval_command)
+    app.command("qa")(qa_command)
+    app.command("agree")(agree_command)
 
 
 _register_stage_commands()
