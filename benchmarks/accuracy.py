@@ -38,13 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, data_dir, git_rev, machine, markdown_table, stamp, update_section  # noqa: E402
 
 from posekit.poses import KeypointState, PoseFrame  # noqa: E402
+from posekit.skeletons import get_conversion  # noqa: E402
 
-# face468 vertex ↔ markup index for the points that are the same anatomical landmark in both
-# (subject's right eye outer/inner, left eye inner/outer, right/left mouth corner, nose tip, chin).
-MESH_POINTS = (33, 133, 362, 263, 61, 291, 1, 152)
+# The face468 → face68 / wflw98 tables are registered in posekit.skeletons (8 true correspondences).
 FACE_POINTS = {
-    "face68": (36, 39, 42, 45, 48, 54, 30, 8),
-    "wflw98": (60, 64, 68, 72, 76, 82, 54, 16),
+    layout: tuple(j for j, i in enumerate(get_conversion("face468", layout).index) if i >= 0)
+    for layout in ("face68", "wflw98")
 }
 
 COCO_SETS = {
@@ -228,22 +227,8 @@ def score_parts(gt: Any, pred: dict[Any, PoseFrame], norm: str, keypoints: Any =
 
 
 def mesh_to(layout: str) -> Callable[[PoseFrame], PoseFrame]:
-    """face468 predictions as a ``layout`` frame holding only the :data:`FACE_POINTS` (others MISSING)."""
-    from posekit.skeletons import get_skeleton
-
-    k = len(get_skeleton(layout))
-    dst = np.asarray(FACE_POINTS[layout])
-    src = np.asarray(MESH_POINTS)
-
-    def conv(f: PoseFrame) -> PoseFrame:
-        n = len(f)
-        xy = np.full((n, k, 2), np.nan)
-        sc = np.zeros((n, k), np.float32)
-        st = np.zeros((n, k), np.uint8)
-        xy[:, dst], sc[:, dst], st[:, dst] = f.xy[:, src], f.score[:, src], f.state[:, src]
-        return PoseFrame(layout, xy, sc, st, box=f.box, box_score=f.box_score)
-
-    return conv
+    """face468 predictions in ``layout`` through the registered table (points without a counterpart MISSING)."""
+    return lambda f: f.to_skeleton(layout)
 
 
 def score_h36m(c: Contender, d: Path) -> dict[str, float]:

@@ -550,3 +550,15 @@ __all__ += [
     "PANOPTIC19", "RHD21", "INTERHAND21", "FACE68", "WFLW98", "COFW29", "AFLW19", "LAPA106",
     "register_conversion",
 ]  # fmt: skip
+
+
+# face468 (MediaPipe mesh) → 68-point (300W) and 98-point (WFLW) markups: only the mesh vertices that
+# are the same anatomical landmark as a markup point (eye corners, mouth corners, nose tip, chin); every
+# other markup point has no counterpart (-1). Checked on the shared 300W faces: the mesh's 33/263 land on
+# the same sides as 300W's 36/45.
+_MESH_POINTS = (33, 133, 362, 263, 61, 291, 1, 152)
+for _layout, _points in (("face68", (36, 39, 42, 45, 48, 54, 30, 8)), ("wflw98", (60, 64, 68, 72, 76, 82, 54, 16))):
+    _table = [-1] * len(get_skeleton(_layout))
+    for _mesh, _mark in zip(_MESH_POINTS, _points):
+        _table[_mark] = _mesh
+    register_conversion("face468", _layout, _table)

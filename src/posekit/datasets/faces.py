@@ -17,6 +17,7 @@ import numpy as np
 
 from posekit.errors import InputError
 from posekit.io.coco import CocoDataset
+from posekit.metrics.keypoints2d import OUTER_EYE_CORNERS
 from posekit.poses import KeypointState, PoseFrame
 
 from ._cocolike import Flags, read_coco_style
@@ -34,14 +35,10 @@ FACE_DATASETS: dict[str, tuple[str, Flags]] = {
     "lapa": ("lapa106", "labelled"),
 }
 
-#: layout → indices of the two outer eye corners used as NME normaliser (mmpose ``NME``);
-#: ``None``: normalise by the face box (AFLW: sqrt(w · h) of the box).
+#: layout → indices of the two outer eye corners used as NME normaliser (mmpose ``NME``), from
+#: :data:`posekit.metrics.OUTER_EYE_CORNERS`; ``None``: normalise by the face box (AFLW: sqrt(w · h)).
 NME_NORM_INDICES: dict[str, tuple[int, int] | None] = {
-    "face68": (36, 45),
-    "wflw98": (60, 72),
-    "cofw29": (8, 9),
-    "lapa106": (66, 79),
-    "aflw19": None,
+    layout: OUTER_EYE_CORNERS.get(layout) for layout, _flags in FACE_DATASETS.values()
 }
 
 
