@@ -581,3 +581,17 @@ def test_posekit_json_file_errors_and_atomic_write(tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["p.json"]  # no temporary left behind
     with pytest.raises(TypeError):
         save_poses({"not": "poses"}, p)
+
+
+def test_results_with_a_nan_score_are_refused(tmp_path):
+    import json
+
+    from posekit.errors import InputError
+    from posekit.io.coco import read_coco_results
+
+    p = tmp_path / "res.json"
+    p.write_text(json.dumps([{"image_id": 1, "category_id": 1, "keypoints": [1.0, 2.0, 2] * 17, "score": float("nan")}]))
+    import pytest
+
+    with pytest.raises(InputError, match="score"):
+        read_coco_results(p, skeleton="coco17")

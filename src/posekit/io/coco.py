@@ -732,6 +732,8 @@ def read_coco_results(
             raise ctx.fail(f"{label}: 'image_id' is {iid!r}, expected an integer")
         if "score" not in a:
             raise ctx.fail(f"{label} has no 'score'")
+        if not _is_num(a["score"]) or not math.isfinite(float(a["score"])):
+            raise ctx.fail(f"{label}: 'score' is {a['score']!r}, expected a finite number")
         if iid not in images:
             if gt is not None:
                 raise ctx.fail(f"{label} refers to image id {iid!r}, which is not in the ground truth")
