@@ -51,6 +51,7 @@ class _Run:
     frames: list = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    sequence: object = None
     seconds: float = 0.0
     error: PosekitError | None = None
 
@@ -69,11 +70,21 @@ def estimate(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Video/webcam: stop after N frames."),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Largest accepted image, width×height [1e8]."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with an [estimate] table."),
+    smooth: str = typer.Option("one-euro", "--smooth", help="Video filter: one-euro (online), kalman, butterworth, savgol."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Video: no temporal filter."),
+    no_track: bool = typer.Option(False, "--no-track", help="Video: keep the estimator's region ids (no identity tracker)."),
 ) -> None:
-    """Estimate multi-person keypoints and write them to OUTPUT."""
+    """Estimate multi-person keypoints and write them to OUTPUT.
+
+    On video, people are tracked (stable ids) and smoothed with One Euro by default; every applied step is
+    recorded in the output's provenance.
+    """
     from .config import EstimatorConfig, load_config
 
     fmts = _parse_formats(formats)
+    if smooth not in SMOOTHERS:
+        raise typer.BadParameter(f"unknown --smooth {smooth!r}; choose from {', '.join(SMOOTHERS)}")
+    temporal = _Temporal(track=not no_track, smooth=None if no_smooth else smooth)
     try:
         cfg = load_config(config) if config else EstimatorConfig()
         cfg = cfg.replace(max_people=max_people, threads=threads, detect_every=detect_every, max_pixels=max_pixels)
@@ -81,7 +92,7 @@ def estimate(
             cfg = cfg.replace(hands=True)
         if face:
             cfg = cfg.replace(face=True)
-        run = _estimate(input, output, cfg, fmts, render, max_frames)
+        run = _estimate(input, output, cfg, fmts, render, max_frames, temporal)
     except ValueError as e:
         raise _fail(e) from None
     except PosekitError as e:
@@ -91,7 +102,9 @@ def estimate(
         raise _fail(run.error, 1)
 
 
-def _estimate(spec: str, outdir: Path, cfg, fmts: tuple[str, ...], render: bool, max_frames: int | None) -> _Run:
+def _estimate(
+    spec: str, outdir: Path, cfg, fmts: tuple[str, ...], render: bool, max_frames: int | None, temporal: _Temporal | None = None
+) -> _Run:
     from .estimate import PoseEstimator
     from .io.atomic import ensure_writable_dir
     from .io.sources import open_source
@@ -104,7 +117,7 @@ def _estimate(spec: str, outdir: Path, cfg, fmts: tuple[str, ...], render: bool,
     if source.kind in ("image", "images"):
         _run_images(est, source, out, fmts, render, run)
     else:
-        _run_video(est, source, out, fmts, render, run, max_frames)
+        _run_video(est, source, out, fmts, render, run, max_frames, temporal or _Temporal())
     run.seconds = time.perf_counter() - t0
     return run
 
@@ -154,7 +167,32 @@ def _write_jpeg(image, target: Path, atomic_path) -> None:
         Image.fromarray(image).save(tmp, format="JPEG", quality=92)
 
 
-def _run_video(est, source, out: Path, fmts, render: bool, run: _Run, max_frames: int | None) -> None:
+SMOOTHERS = ("one-euro", "kalman", "butterworth", "savgol")
+
+
+@dataclass(frozen=True)
+class _Temporal:
+    """What happens over time in video mode: identity tracking and which filter (``None``: none).
+
+    Files are processed offline after estimation (the tracker's offline pass back-fills each confirmed
+    track to its first frame and merges fragments; then the filter, bone lengths, swap/bend fixes and gap
+    filling), and the annotated video is drawn from that result in a second decoding pass. A webcam is
+    processed live (online tracker + One Euro, drawn as it comes), since it cannot be read twice.
+    """
+
+    track: bool = True
+    smooth: str | None = "one-euro"
+    live: bool = False
+
+    @property
+    def online(self) -> bool:
+        """Frame-by-frame processing (webcam)."""
+        return self.live
+
+
+def _run_video(
+    est, source, out: Path, fmts, render: bool, run: _Run, max_frames: int | None, temporal: _Temporal
+) -> None:
     from .viz.draw import draw_frame
 
     stem = _stem(source)
@@ -162,20 +200,22 @@ def _run_video(est, source, out: Path, fmts, render: bool, run: _Run, max_frames
     total = getattr(source, "frame_count", None)
     if max_frames is not None:
         total = min(total, max_frames) if total else max_frames
+    if source.kind == "webcam":
+        temporal = _Temporal(temporal.track, temporal.smooth if temporal.smooth in (None, "one-euro") else "one-euro", True)
+    post, steps = _online_steps(temporal, source)
     stream = est.stream(((i, t, img) for i, t, _n, img in source.frames()))
+    fps = getattr(source, "fps", None)
     try:
         with _progress() as prog:
             task = prog.add_task("estimating", total=total, fps=0.0)
             t0 = time.perf_counter()
             for frame, image in stream.with_images():
+                for step in post:
+                    frame = step(frame)
                 run.frames.append(frame)
-                if render:
+                if render and temporal.online:
                     if writer is None:
-                        from .io.video import VideoWriter
-
-                        fps = getattr(source, "fps", None) or 30.0
-                        writer = VideoWriter(out / f"{stem}.annotated.mp4", fps=fps)
-                        writer.__enter__()
+                        writer = _open_writer(out / f"{stem}.annotated.mp4", fps)
                     writer.write(draw_frame(image, frame), time=frame.time)
                 prog.update(task, advance=1, fps=len(run.frames) / max(time.perf_counter() - t0, 1e-9))
                 if max_frames is not None and len(run.frames) >= max_frames:
@@ -189,20 +229,89 @@ def _run_video(est, source, out: Path, fmts, render: bool, run: _Run, max_frames
     if writer is not None:
         writer.__exit__(None, None, None)
         run.written.append(out / f"{stem}.annotated.mp4")
-    stream_fps = getattr(source, "fps", None)
-    _write_outputs(run, out, stem, fmts, still=False, fps=stream_fps, source=str(source.path))
+    run.sequence = _sequence(run.frames, est, temporal, steps, fps=fps, source=str(source.path))
+    if render and not temporal.online and run.frames:
+        run.written.append(_render_sequence(source, run.sequence, out / f"{stem}.annotated.mp4", fps))
+    _write_outputs(run, out, stem, fmts, still=False)
 
 
-def _write_outputs(run: _Run, out: Path, stem: str, fmts, *, still: bool, fps=None, source=None) -> None:
-    from .io.posekit_json import save_poses
-    from .io.tables import write_table
+def _online_steps(temporal: _Temporal, source) -> tuple[list, list[tuple[str, dict]]]:
+    """Per-frame stages after the estimator (online tracker, One Euro) and their provenance entries."""
+    from dataclasses import asdict
+
+    post, steps = [], []
+    if temporal.track and temporal.online:
+        from .track import PoseTracker
+
+        tracker = PoseTracker()
+        post.append(tracker.update)
+        steps.append(("track", {"mode": "online", **asdict(tracker.config)}))
+    if temporal.online and temporal.smooth == "one-euro":
+        from .track import OnlineStabilizer
+
+        stab = OnlineStabilizer(fps=getattr(source, "fps", None))
+        post.append(stab.update)
+        steps.append(("stabilize", {"mode": "online", "filter": "one-euro"}))
+    return post, steps
+
+
+def _sequence(frames: list, est, temporal: _Temporal, steps, *, fps, source):
+    """The video's PoseSequence with every applied step in its provenance (offline stages run here)."""
+    from dataclasses import asdict
+
     from .poses import PoseSequence
     from .skeletons import BLAZEPOSE33
 
-    if still:
-        poses = run.frames
-    else:
-        poses = PoseSequence.from_frames(run.frames, skeleton=BLAZEPOSE33, fps=fps, source=source)
+    seq = PoseSequence.from_frames(frames, skeleton=BLAZEPOSE33, fps=fps, source=source)
+    seq.log_step("estimate", **asdict(est.config))
+    for name, params in steps:
+        seq.log_step(name, **params)
+    if not temporal.online and frames:
+        from .track import stabilize, track_sequence
+
+        if temporal.track:
+            seq = track_sequence(seq)
+        if temporal.smooth is not None:
+            seq = stabilize(seq, filter=temporal.smooth)
+    return seq
+
+
+def _open_writer(path: Path, fps: float | None):
+    from .io.video import VideoWriter
+
+    writer = VideoWriter(path, fps=fps or 30.0)
+    writer.__enter__()
+    return writer
+
+
+def _render_sequence(source, seq, target: Path, fps: float | None) -> Path:
+    """Second decoding pass drawing an offline-stabilised sequence (frames matched by index)."""
+    from .io.sources import open_source
+    from .viz.draw import draw_frame
+
+    by_index = {int(f): t for t, f in enumerate(seq.frame)}
+    writer = _open_writer(target, fps)
+    try:
+        for i, t, _name, image in open_source(str(source.path)).frames():
+            if i not in by_index:
+                if i > max(by_index):
+                    break
+                continue
+            writer.write(draw_frame(image, seq.frame_at(by_index[i])), time=t)
+    except TruncatedInputError:
+        pass  # the break was already reported; every frame before it is drawn
+    except BaseException:
+        writer.__exit__(*sys.exc_info())
+        raise
+    writer.__exit__(None, None, None)
+    return target
+
+
+def _write_outputs(run: _Run, out: Path, stem: str, fmts, *, still: bool) -> None:
+    from .io.posekit_json import save_poses
+    from .io.tables import write_table
+
+    poses = run.frames if still else run.sequence
     if "json" in fmts:
         target = out / f"{stem}.poses.json"
         save_poses(poses, target)
@@ -312,7 +421,10 @@ def _register_stage_commands() -> None:
     from .cli_eval import eval_command
     from .cli_qa import agree_command, qa_command
 
+    from .cli_stabilize import stabilize_command
+
     app.command("eval")(eval_command)
+    app.command("stabilize")(stabilize_command)
     app.command("qa")(qa_command)
     app.command("agree")(agree_command)
 

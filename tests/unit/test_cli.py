@@ -235,3 +235,39 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert "missing.mp4" in p.stderr and "does not exist" in p.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "steps"),
+    [
+        ([], ["estimate", "track", "filter.one-euro"]),
+        (["--smooth", "butterworth"], ["estimate", "track", "filter.butterworth"]),
+        (["--no-smooth"], ["estimate", "track"]),
+        (["--no-smooth", "--no-track"], ["estimate"]),
+    ],
+)
+def test_video_tracking_and_smoothing_are_recorded(tmp_path: Path, person: np.ndarray, options, steps) -> None:
+    video = _person_video(tmp_path / "clip.mp4", person, n=12)
+    out = tmp_path / "out"
+    r = _run("estimate", str(video), "-o", str(out), *options)
+    assert r.exit_code == 0, r.output
+    seq = load_poses(out / "clip.poses.json")
+    got = [p["step"] for p in seq.provenance]
+    assert [s for s in got if s in ("estimate", "track") or s.startswith("filter.")] == steps
+    assert seq.present.any(-1).any(-1).all(), "the person is in every frame"
+    if "--no-track" not in options:
+        assert seq.num_individuals == 1, "the identity tracker keeps one id for the one person"
+
+
+def test_unknown_smoother_is_refused(tmp_path: Path) -> None:
+    r = _run("estimate", str(demo_image_path()), "-o", str(tmp_path / "o"), "--smooth", "median")
+    assert r.exit_code != 0 and "median" in r.output
+
+
+def test_stabilize_command_on_saved_results(tmp_path: Path, person: np.ndarray) -> None:
+    video = _person_video(tmp_path / "clip.mp4", person, n=12)
+    _run("estimate", str(video), "-o", str(tmp_path / "raw"), "--no-smooth")
+    r = _run("stabilize", str(tmp_path / "raw" / "clip.poses.json"), "-o", str(tmp_path / "s.poses.json"), "--filter", "savgol")
+    assert r.exit_code == 0, r.output
+    seq = load_poses(tmp_path / "s.poses.json")
+    assert "filter.savgol" in [p["step"] for p in seq.provenance]
