@@ -148,3 +148,20 @@ def test_landmarker_is_equivariant_to_image_rotation(photo: np.ndarray, landmark
     world_expected = np.stack([a.world[:, 1], -a.world[:, 0], a.world[:, 2]], axis=1)
     assert np.median(np.linalg.norm(b.world - world_expected, axis=1)) < 0.005
     np.testing.assert_allclose(b.z, a.z, atol=2.0)
+
+
+def test_row_strided_frames_are_used_without_a_copy() -> None:
+    """PyAV pads frame rows to an aligned line size; the models read such views as they are."""
+    from posekit.demo import demo_image_path
+    from posekit.io.images import read_image
+    from posekit.models.blazepose import PoseLandmarker, _check_image
+    from posekit.models.geometry import RotatedRect
+
+    img = read_image(demo_image_path())
+    padded = np.zeros((img.shape[0], img.shape[1] + 5, 3), np.uint8)
+    padded[:, : img.shape[1]] = img
+    view = padded[:, : img.shape[1]]
+    assert not view.flags.c_contiguous and _check_image(view) is view
+    lm = PoseLandmarker()
+    roi = RotatedRect(256.0, 300.0, 500.0, 500.0, 0.0)
+    assert np.array_equal(lm(img, roi).xy, lm(view, roi).xy)

@@ -95,7 +95,11 @@ def _check_image(image: np.ndarray) -> np.ndarray:
         raise ValidationError(f"Expected an RGB image of shape (H, W, 3) and dtype uint8, but got {got}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValidationError(f"Expected a non-empty image, but got shape {image.shape}")
-    return image if image.flags.c_contiguous else np.ascontiguousarray(image)
+    # OpenCV takes rows with a stride (e.g. PyAV frames padded to an aligned line size) as they are;
+    # only a non-packed pixel layout needs a copy.
+    if image.strides[1:] == (3, 1) and image.strides[0] > 0:
+        return image
+    return np.ascontiguousarray(image)
 
 
 def _check_rect(rect: RotatedRect) -> None:
