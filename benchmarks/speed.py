@@ -143,9 +143,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", default=str(REPO / "docs" / "benchmarks.md"), help="markdown file to update ('' to skip)")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin to one core (MediaPipe then uses its default threads)")
     args = ap.parse_args()
     d = data_dir()
-    pin_to_one_core()
+    if not args.no_pin:
+        pin_to_one_core()
 
     single_frames = decode(d / SINGLE, args.frames)
     sp = single_person(single_frames, args.repeats)
@@ -161,12 +163,13 @@ def main() -> None:
         ["1768×994 clip (Sports2D), frames/s", f"{sp_hd['ours_fps']:.1f}", f"{sp_hd['mp_fps']:.1f}", f"{sp_hd['ratio']:.2f}×"],
     ]
     text = [
-        f"## Speed and memory (`python benchmarks/speed.py`)\n",
+        f"## Speed and memory (`python benchmarks/speed.py{' --no-pin' if args.no_pin else ''}`)\n",
         f"{stamp()} · {machine()} · commit {git_rev()}\n",
         f"Single-person video mode (`PoseEstimator(max_people=1)` against `mp.solutions.pose.Pose(model_complexity=1)`, "
         f"which follows one person): `{SINGLE}` (first {args.frames} frames) and `{MULTI}` (230 frames), each decoded "
-        f"once with PyAV and fed to both; median of {args.repeats} alternating rounds; process pinned to one core; "
-        f"posekit `threads=1`.\n",
+        f"once with PyAV and fed to both; median of {args.repeats} alternating rounds; "
+        + ("process NOT pinned (MediaPipe uses its default threads); " if args.no_pin else "process pinned to one core; ")
+        + "posekit `threads=1`.\n",
         markdown_table(["measure", "posekit", "MediaPipe legacy", "ratio"], rows),
         "",
         f"Extra person (Sports2D demo, 1768×994, frames where only landmark models ran): "
@@ -187,7 +190,7 @@ def main() -> None:
     print(body)
     print("\nraw:", json.dumps({"single": sp, "single_hd": sp_hd, "extra_person": mp_cost, "memory": mem}, default=float))
     if args.write:
-        update_section(Path(args.write), "speed", body)
+        update_section(Path(args.write), "speed-unpinned" if args.no_pin else "speed", body)
 
 
 if __name__ == "__main__":
