@@ -421,10 +421,15 @@ def _register_stage_commands() -> None:
     from .cli_eval import eval_command
     from .cli_qa import agree_command, qa_command
 
+    from .cli_analyze import analyze_command
+    from .cli_review import review_command, review_export_command
     from .cli_stabilize import stabilize_command
 
     app.command("eval")(eval_command)
     app.command("stabilize")(stabilize_command)
+    app.command("analyze")(analyze_command)
+    app.command("review")(review_command)
+    app.command("review-export")(review_export_command)
     app.command("qa")(qa_command)
     app.command("agree")(agree_command)
 

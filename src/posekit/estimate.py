@@ -129,6 +129,7 @@ class _VideoState:
     next_id: int = 0
     frame_index: int = 0
     since_detect: int = 0
+    last_full: int = 0
     scan_cursor: int = 0
 
 
@@ -269,14 +270,17 @@ class PoseEstimator:
     def _scan_regions(self, w: int, h: int, state: _VideoState, *, full: bool) -> list[RotatedRect]:
         """Regions for one detection run in video mode, at most two detector calls after the first frame.
 
-        The first frame scans the whole frame and every tile. Later, when nobody is tracked or someone
-        was lost (``full``), the whole frame is scanned plus the next tile in turn; a periodic newcomer
+        The first frame scans the whole frame and every tile, and so does every ``detect_every``-th frame
+        while nobody is tracked or someone is lost (``full``); the frames between scan the whole frame
+        plus the next tile in turn (e.g. someone lying on the floor after a fall, whom the detector
+        finds only in a tile, is found again within ``detect_every`` frames); a periodic newcomer
         scan takes one region in turn (the whole frame counts as one). So an empty scene costs two
         detector calls per frame, not one per tile, and a small person is found within a cycle.
         """
         whole = full_image_rect(w, h)
         tiles = self._tiles(w, h, video=True) if self._use_tiles(w, h) else []
-        if state.frame_index == 0:
+        if state.frame_index == 0 or (full and state.frame_index - state.last_full >= max(1, self.config.detect_every)):
+            state.last_full = state.frame_index
             return [whole, *tiles]
         if full:
             if not tiles:

@@ -1,0 +1,470 @@
+"""A review project: the poses being reviewed and the images they were computed on.
+
+Two kinds of project:
+
+* ``video``: a video file with a posekit JSON file (a :class:`~posekit.poses.PoseSequence`, or frames
+  of one video). Persons are the sequence's individuals ``(I,)``; a frame is a video frame index.
+* ``images``: a folder of images with a COCO keypoint JSON file. Persons are the annotations of an
+  image in file order; a frame is the image's position in the file.
+
+Frames are decoded on demand and JPEG-encoded; the JPEG bytes of recently shown frames are kept in a
+small LRU cache. Image paths named by a COCO file are resolved inside the image folder only (a
+``file_name`` that escapes it is refused).
+
+Arrays: ``xy (T, I, K, 2)`` pixels (NaN where MISSING), ``state (T, I, K)`` uint8
+:class:`~posekit.poses.KeypointState`, ``score (T, I, K)`` float32 in [0, 1], ``track (T, I)`` int64
+(``-1`` = none). For image projects ``I`` is the largest number of people in one image and absent slots
+are flagged by ``exists (T, I)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posekit.errors import InputError
+from posekit.poses import PoseFrame, PoseSequence
+from posekit.skeletons import Skeleton
+
+__all__ = ["ReviewProject", "open_project", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+class _JpegCache:
+    """LRU cache of JPEG bytes by frame index (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, int(size))
+        self._d: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: int) -> bytes | None:
+        with self._lock:
+            v = self._d.get(key)
+            if v is not None:
+                self._d.move_to_end(key)
+            return v
+
+    def put(self, key: int, value: bytes) -> None:
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    """JPEG bytes of an RGB ``(H, W, 3)`` uint8 image."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - cv2 failure
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def _rgb(fr: Any) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB of a decoded PyAV frame in display orientation (its rotation applied)."""
+    img = fr.to_ndarray(format="rgb24")
+    rot = getattr(fr, "rotation", 0) or 0
+    turns = int(round(rot / 90.0)) % 4 if np.isfinite(rot) else 0
+    return np.ascontiguousarray(np.rot90(img, turns)) if turns else img
+
+
+class _VideoFrames:
+    """Random access to the frames of a video by index (seek to the preceding key frame, decode forward).
+
+    Frame ``i`` is the ``i``-th frame in presentation order, as :class:`~posekit.io.video.VideoReader`
+    numbers them. A sequential reader is kept open so stepping forward costs one decode.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import av
+
+        self.path = path
+        try:
+            c = av.open(str(path))
+        except Exception as exc:  # noqa: BLE001 - any PyAV failure is a bad input
+            raise InputError(path, f"cannot be opened as a video ({exc})") from None
+        try:
+            if not c.streams.video:
+                raise InputError(path, "holds no video stream")
+            s = c.streams.video[0]
+            pts = sorted(p.pts for p in c.demux(s) if p.pts is not None and p.size > 0)
+        finally:
+            c.close()
+        if not pts:
+            raise InputError(path, "holds no video frames")
+        self.pts = pts
+        self._index = {p: j for j, p in enumerate(pts)}
+        self.keep = 16
+        self._recent: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self._c: Any = None
+        self._it: Any = None
+        self._last = -10**9  # index of the last frame decoded by the open iterator
+        self._open()
+        first = self.rgb(0)  # display orientation (rotation metadata applied, as VideoReader does)
+        self.height, self.width = int(first.shape[0]), int(first.shape[1])
+        rate = self._s.average_rate
+        self.fps = float(rate) if rate else None
+        tb = self._s.time_base
+        self.times = [float((p - pts[0]) * tb) for p in pts]
+
+    def _open(self) -> None:
+        import av
+
+        if self._c is not None:
+            self._c.close()
+        self._c = av.open(str(self.path))
+        self._s = self._c.streams.video[0]
+        self._s.thread_type = "AUTO"
+        self._it = None
+        self._last = -10**9
+
+    def __len__(self) -> int:
+        return len(self.pts)
+
+    def rgb(self, i: int) -> np.ndarray:
+        """Frame ``i`` as ``(H, W, 3)`` uint8 RGB.
+
+        Decoded frames on the way from the key frame to ``i`` are kept (the last :attr:`keep`, as
+        decoded YUV pictures), so stepping back a few frames costs a conversion, not a new seek.
+        """
+        with self._lock:
+            hit = self._recent.get(i)
+            if hit is not None:
+                return _rgb(hit)
+            target = self.pts[i]
+            if self._it is not None and self._last < i <= self._last + 30:
+                got = self._forward(i, target)
+            else:
+                got = self._seek_decode(i, target)
+            if got is not None:
+                return got
+            self._open()
+            raise InputError(self.path, f"frame {i} could not be decoded")
+
+    def _seek_decode(self, i: int, target: int) -> np.ndarray | None:
+        """Seek to the key frame before ``target`` and decode up to it (``None`` if it never appears)."""
+        self._c.seek(target, stream=self._s, backward=True, any_frame=False)
+        self._it = self._c.decode(self._s)
+        self._recent.clear()
+        for fr in self._it:
+            if fr.pts is None:
+                continue
+            self._keep(fr)
+            if fr.pts >= target:
+                if fr.pts != target:
+                    break
+                self._last = i
+                return _rgb(fr)
+        self._it = None
+        return None
+
+    def _forward(self, i: int, target: int) -> np.ndarray | None:
+        for fr in self._it:
+            if fr.pts is None:
+                continue
+            self._keep(fr)
+            if fr.pts >= target:
+                self._last = i
+                return _rgb(fr)
+        return None
+
+    def _keep(self, fr: Any) -> None:
+        j = self._index.get(fr.pts)
+        if j is not None:
+            self._recent[j] = fr
+            while len(self._recent) > self.keep:
+                self._recent.pop(next(iter(self._recent)))
+
+    def close(self) -> None:
+        if self._c is not None:
+            self._c.close()
+            self._c = None
+
+
+@dataclass
+class ReviewProject:
+    """Poses to review and their images.
+
+    Attributes:
+        kind: ``"video"`` or ``"images"``.
+        media: the video file or the image folder (absolute).
+        annotations: the poses file (absolute).
+        skeleton: the keypoint layout.
+        xy, state, score, track, exists: see the module docstring.
+        time: ``(T,)`` seconds or ``None`` for images.
+        width, height: frame size in pixels (video) or the largest image size (images).
+        fps: frames per second (video) or ``None``.
+        file_names: per frame, the COCO ``file_name`` (images) or ``None``.
+        image_ids: per frame, the COCO image id (images) or ``None``.
+        sequence: the loaded sequence (video projects), kept for export.
+        coco: the loaded :class:`~posekit.io.coco.CocoDataset` (image projects), kept for export.
+    """
+
+    kind: str
+    media: Path
+    annotations: Path
+    skeleton: Skeleton
+    xy: np.ndarray
+    state: np.ndarray
+    score: np.ndarray
+    track: np.ndarray
+    exists: np.ndarray
+    time: np.ndarray | None
+    width: int
+    height: int
+    fps: float | None = None
+    file_names: list[str | None] = field(default_factory=list)
+    image_ids: list[Any] = field(default_factory=list)
+    sequence: PoseSequence | None = None
+    coco: Any = None
+    cache_size: int = 64
+    prefetch: bool = True
+    _video: _VideoFrames | None = None
+    _pool: Any = None
+    _pending: Any = None
+    _cache: _JpegCache | None = None
+
+    def __post_init__(self) -> None:
+        self._cache = _JpegCache(self.cache_size)
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames (video frames or images)."""
+        return int(self.xy.shape[0])
+
+    @property
+    def num_people(self) -> int:
+        """Person slots per frame ``I``."""
+        return int(self.xy.shape[1])
+
+    def image_path(self, frame: int) -> Path:
+        """The image file of ``frame`` (image projects), guaranteed to lie inside the image folder.
+
+        Raises:
+            InputError: the COCO ``file_name`` is absent, absolute, or escapes the folder.
+        """
+        name = self.file_names[frame]
+        if not name:
+            raise InputError(self.annotations, f"image at position {frame} has no file_name")
+        root = self.media.resolve()
+        p = (root / name).resolve()
+        if Path(name).is_absolute() or not p.is_relative_to(root):
+            raise InputError(self.annotations, f"file_name {name!r} lies outside the image folder {root}")
+        return p
+
+    def jpeg(self, frame: int, quality: int = 85) -> bytes:
+        """JPEG bytes of ``frame`` (cached).
+
+        Raises:
+            IndexError: frame out of range.
+            InputError: the image cannot be read.
+        """
+        if not 0 <= frame < self.num_frames:
+            raise IndexError(frame)
+        assert self._cache is not None
+        hit = self._cache.get(frame)
+        if hit is not None:
+            return hit
+        if self.kind == "video":
+            assert self._video is not None
+            data = encode_jpeg(self._video.rgb(frame), quality)
+            self._cache.put(frame, data)
+            self._prefetch(frame + 1, quality)
+            return data
+        else:
+            p = self.image_path(frame)
+            if not p.is_file():
+                raise InputError(p, "image file does not exist")
+            if p.suffix.lower() in (".jpg", ".jpeg"):
+                data = p.read_bytes()
+            else:
+                import cv2
+
+                img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+                if img is None:
+                    raise InputError(p, "cannot be read as an image")
+                data = encode_jpeg(img[..., ::-1], quality)
+        self._cache.put(frame, data)
+        return data
+
+    def warm(self, frames: list[int], quality: int = 85) -> None:
+        """Decode and encode ``frames`` (e.g. the top of the review queue) in the background, in frame
+        order, up to half the cache, so jumping to them costs only the fetch."""
+        if self.kind != "video" or not self.prefetch:
+            return
+        want = sorted({int(f) for f in frames if 0 <= int(f) < self.num_frames})[: max(1, self.cache_size // 2)]
+        if not want:
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="posekit-review-prefetch")
+
+        def work() -> None:
+            assert self._video is not None and self._cache is not None
+            for f in want:
+                if self._cache.get(f) is None:
+                    try:
+                        self._cache.put(f, encode_jpeg(self._video.rgb(f), quality))
+                    except Exception:  # noqa: BLE001 - shows up when the frame is asked for
+                        pass
+
+        self._pending = self._pool.submit(work)
+
+    def _prefetch(self, frame: int, quality: int) -> None:
+        """Decode and encode ``frame`` in the background (video: the next frame is the likely next request)."""
+        if not self.prefetch or frame >= self.num_frames or (self._cache and self._cache.get(frame) is not None):
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="posekit-review-prefetch")
+        if self._pending is not None and not self._pending.done():
+            return
+
+        def work() -> None:
+            assert self._video is not None and self._cache is not None
+            if self._cache.get(frame) is None:
+                try:
+                    self._cache.put(frame, encode_jpeg(self._video.rgb(frame), quality))
+                except Exception:  # noqa: BLE001 - a prefetch failure shows up when the frame is asked for
+                    pass
+
+        self._pending = self._pool.submit(work)
+
+    def close(self) -> None:
+        """Close the video decoder."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._video is not None:
+            self._video.close()
+
+
+def _sequence_from(obj: Any, path: Path) -> PoseSequence:
+    from posekit.qa.data import frames_as_sequence
+
+    if isinstance(obj, PoseSequence):
+        return obj
+    frames = [obj] if isinstance(obj, PoseFrame) else list(obj)
+    if not frames:
+        raise InputError(path, "holds no frames")
+    seq = frames_as_sequence(frames, source=str(path))
+    if seq is None:
+        raise InputError(path, "holds frames that are not one video with times and track ids")
+    return seq
+
+
+def _open_video(video: Path, annotations: Path, cache_size: int) -> ReviewProject:
+    from posekit.io.posekit_json import load_poses
+
+    seq = _sequence_from(load_poses(annotations), annotations)
+    vf = _VideoFrames(video)
+    t = seq.xy.shape[0]
+    frames = np.arange(t) if seq.frame is None else np.asarray(seq.frame)
+    if frames.size and (frames.min() < 0 or frames.max() >= len(vf)):
+        raise InputError(
+            annotations, f"refers to frame {int(frames.max())} but the video {video.name} has {len(vf)} frames; "
+            "the keypoints file does not match the video"
+        )  # fmt: skip
+    if seq.image_size is not None and tuple(seq.image_size) != (vf.width, vf.height):
+        raise InputError(
+            annotations, f"was computed on {seq.image_size[0]}x{seq.image_size[1]} images but the video "
+            f"{video.name} is {vf.width}x{vf.height}; the keypoints file does not match the video"
+        )  # fmt: skip
+    if not np.array_equal(frames, np.arange(t)):
+        # keep one row per video frame: spread the sequence rows onto frame indices
+        n = len(vf)
+        i, k = seq.xy.shape[1], seq.xy.shape[2]
+        xy = np.full((n, i, k, 2), np.nan)
+        st = np.zeros((n, i, k), np.uint8)
+        sc = np.zeros((n, i, k), np.float32)
+        xy[frames], st[frames], sc[frames] = seq.xy, seq.state, seq.score
+    else:
+        xy, st, sc = seq.xy.copy(), seq.state.copy(), seq.score.copy()
+    tid = np.asarray(seq.track_id if seq.track_id is not None else np.arange(xy.shape[1]), np.int64)
+    track = np.broadcast_to(tid, xy.shape[:2]).copy()
+    proj = ReviewProject(
+        "video", video.absolute(), annotations.absolute(), seq.skeleton, xy, st, sc, track,
+        np.ones(xy.shape[:2], bool), np.asarray(vf.times[: xy.shape[0]]), vf.width, vf.height, vf.fps,
+        [None] * xy.shape[0], [None] * xy.shape[0], sequence=seq, cache_size=cache_size,
+    )  # fmt: skip
+    proj._video = vf
+    return proj
+
+
+def _open_images(folder: Path, annotations: Path, cache_size: int) -> ReviewProject:
+    from posekit.io.coco import read_coco
+
+    ds = read_coco(annotations)
+    ids = list(ds.images)
+    if not ids:
+        raise InputError(annotations, "lists no images")
+    k = len(ds.skeleton)
+    n = max((len(ds.frames[i]) for i in ids), default=0)
+    t = len(ids)
+    xy = np.full((t, n, k, 2), np.nan)
+    st = np.zeros((t, n, k), np.uint8)
+    sc = np.zeros((t, n, k), np.float32)
+    track = np.full((t, n), -1, np.int64)
+    exists = np.zeros((t, n), bool)
+    w = h = 0
+    names: list[str | None] = []
+    for row, iid in enumerate(ids):
+        f = ds.frames[iid]
+        m = len(f)
+        xy[row, :m], st[row, :m], sc[row, :m] = f.xy, f.state, f.score
+        track[row, :m] = f.track_id
+        exists[row, :m] = True
+        img = ds.images[iid]
+        w, h = max(w, int(img.get("width") or 0)), max(h, int(img.get("height") or 0))
+        names.append(img.get("file_name"))
+    proj = ReviewProject(
+        "images", folder.absolute(), annotations.absolute(), ds.skeleton, xy, st, sc, track, exists, None,
+        w, h, None, names, ids, coco=ds, cache_size=cache_size,
+    )  # fmt: skip
+    root = folder.resolve()
+    for row, name in enumerate(names):  # refuse escaping names up front
+        proj.image_path(row)
+        if not (root / str(name)).exists():
+            raise InputError(annotations, f"names image {name!r} which is not in the folder {root}")
+    return proj
+
+
+def open_project(path: str | Path, annotations: str | Path | None = None, *, cache_size: int = 64) -> ReviewProject:
+    """Open a video + posekit JSON, or an image folder + COCO JSON.
+
+    Args:
+        path: a video file or an image folder.
+        annotations: the poses file; default ``<video stem>.json`` beside the video, or
+            ``annotations.json`` inside the folder.
+        cache_size: number of JPEG frames kept in memory.
+
+    Raises:
+        InputError: missing files, unreadable poses, or poses that do not match the video or folder.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise InputError(p, "does not exist")
+    if p.is_dir():
+        ann = Path(annotations) if annotations else p / "annotations.json"
+        if not ann.is_file():
+            raise InputError(ann, "does not exist (give the COCO JSON with --annotations)")
+        return _open_images(p, ann, cache_size)
+    if p.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(p, f"is neither a folder of images nor a video ({', '.join(VIDEO_SUFFIXES)})")
+    ann = Path(annotations) if annotations else p.with_suffix(".json")
+    if not ann.is_file():
+        raise InputError(ann, "does not exist (give the posekit JSON with --annotations)")
+    return _open_video(p, ann, cache_size)
+
