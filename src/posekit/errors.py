@@ -50,3 +50,11 @@ class ModelNotFoundError(PosekitError):
 
 class ValidationError(PosekitError, ValueError):
     """Arrays of the wrong shape, dtype or content for a pose container."""
+
+
+class ImageArrayError(InputError, ValidationError):
+    """An array passed as an image is not an ``(H, W, 3)`` uint8 RGB image (both a bad input and a
+    validation failure, so callers may catch either)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("image array", problem)

@@ -19,19 +19,16 @@ from posekit.models.assets import find_model
 from posekit.models.geometry import (
     AnchorOptions,
     DecodeOptions,
-    Detections,
     RotatedRect,
     alignment_rect,
-    decode_ssd,
-    detections_to_image,
-    full_image_rect,
     image_to_tensor,
-    ssd_anchors,
     tensor_to_image,
     transform_rect,
-    weighted_nms,
 )
 from posekit.models.runtime import TFLiteModel
+from posekit.models.ssd import SsdDetector, zero_timing
+from posekit.models.ssd import check_image as _check_image
+from posekit.models.ssd import check_rect as _check_rect
 
 __all__ = [
     "POSE_DETECTOR_MODEL",
@@ -85,29 +82,6 @@ _ROI_SCALE = 1.25
 _ROI_TARGET_ANGLE_DEG = 90.0
 
 
-def _timing() -> dict[str, float]:
-    return {"preprocess": 0.0, "invoke": 0.0, "postprocess": 0.0}
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        got = f"{image.shape} {image.dtype}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise ValidationError(f"Expected an RGB image of shape (H, W, 3) and dtype uint8, but got {got}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValidationError(f"Expected a non-empty image, but got shape {image.shape}")
-    # OpenCV takes rows with a stride (e.g. PyAV frames padded to an aligned line size) as they are;
-    # only a non-packed pixel layout needs a copy.
-    if image.strides[1:] == (3, 1) and image.strides[0] > 0:
-        return image
-    return np.ascontiguousarray(image)
-
-
-def _check_rect(rect: RotatedRect) -> None:
-    vals = (rect.cx, rect.cy, rect.w, rect.h, rect.angle)
-    if not all(math.isfinite(v) for v in vals) or rect.w <= 0 or rect.h <= 0:
-        raise ValidationError(f"Expected a finite region with positive size, but got {rect}")
-
-
 # --------------------------------------------------------------------------------------------------
 # ROI rules
 # --------------------------------------------------------------------------------------------------
@@ -148,67 +122,19 @@ def landmarks_to_roi(aux_xy: np.ndarray) -> RotatedRect:
 # --------------------------------------------------------------------------------------------------
 
 
-class PoseDetector:
-    """BlazePose person detector (224x224 SSD, 2254 anchors, 4 keypoints per detection).
+class PoseDetector(SsdDetector):
+    """BlazePose person detector (224x224 SSD in -1..1, 2254 anchors, 4 keypoints per detection).
 
-    Args:
-        threads: LiteRT CPU threads.
-        model_dir: folder to look in first for ``pose_detection/pose_detection.tflite``.
-        min_score: minimum detection score (0..1).
-        nms_iou: IoU above which detections merge in the weighted NMS.
-
-    Attributes:
-        last_timing: seconds spent in ``preprocess``, ``invoke`` and ``postprocess`` by the last call.
+    Keypoint 0 is the mid-hip centre and 1 the point that sets the full-body region's size and rotation.
+    Arguments and attributes as :class:`~posekit.models.ssd.SsdDetector`.
     """
 
-    def __init__(
-        self, threads: int = 1, model_dir: str | Path | None = None, min_score: float = 0.5, nms_iou: float = 0.3
-    ) -> None:
-        self.model = TFLiteModel(find_model(POSE_DETECTOR_MODEL, model_dir), threads=threads)
-        self.anchors = ssd_anchors(POSE_ANCHOR_OPTIONS)
-        self.decode_options = DecodeOptions(
-            **{**POSE_DECODE_OPTIONS.__dict__, "min_score_thresh": float(min_score)}
-        )
-        self.nms_iou = float(nms_iou)
-        self.last_timing: dict[str, float] = _timing()
-
-    def preprocess(self, image: np.ndarray, region: RotatedRect | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Letterboxed 224x224 crop of ``region`` (whole image by default) in -1..1; returns (tensor, M_inv)."""
-        image = _check_image(image)
-        rect = full_image_rect(image.shape[1], image.shape[0]) if region is None else region
-        _check_rect(rect)
-        return image_to_tensor(image, rect, _DET_SIZE, keep_aspect_ratio=True, value_range=(-1.0, 1.0), border="zero")
-
-    def infer(self, tensor: np.ndarray) -> list[np.ndarray]:
-        """Raw outputs: boxes (1, 2254, 12) and score logits (1, 2254, 1)."""
-        return self.model.run(tensor)
-
-    def postprocess(self, outputs: list[np.ndarray], M_inv: np.ndarray) -> Detections:
-        """Decode, weighted-NMS and map to image pixels; detections sorted by decreasing score."""
-        dets = decode_ssd(outputs[0], outputs[1], self.anchors, self.decode_options)
-        dets = weighted_nms(dets, self.nms_iou)
-        return detections_to_image(dets, M_inv, _DET_SIZE)
-
-    def __call__(self, image_rgb: np.ndarray, region: RotatedRect | None = None) -> Detections:
-        """Detect people.
-
-        Args:
-            image_rgb: (H, W, 3) uint8 RGB.
-            region: optional rect (e.g. an axis-aligned tile) to run on; letterboxed like MediaPipe.
-
-        Returns:
-            :class:`Detections` in image pixels: boxes (N, 4) xyxy, keypoints (N, 4, 2), scores (N,), sorted
-            by decreasing score (MediaPipe uses the first).
-        """
-        t0 = time.perf_counter()
-        tensor, m_inv = self.preprocess(image_rgb, region)
-        t1 = time.perf_counter()
-        out = self.infer(tensor)
-        t2 = time.perf_counter()
-        dets = self.postprocess(out, m_inv)
-        t3 = time.perf_counter()
-        self.last_timing = {"preprocess": t1 - t0, "invoke": t2 - t1, "postprocess": t3 - t2}
-        return dets
+    MODEL = POSE_DETECTOR_MODEL
+    INPUT = _DET_SIZE
+    ANCHORS = POSE_ANCHOR_OPTIONS
+    NUM_ANCHORS = 2254
+    DECODE = POSE_DECODE_OPTIONS
+    VALUE_RANGE = (-1.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -294,7 +220,7 @@ class LandmarkResult:
     aux: np.ndarray
     pose_score: float
     roi: RotatedRect
-    timing: dict[str, float] = field(default_factory=_timing, repr=False)
+    timing: dict[str, float] = field(default_factory=zero_timing, repr=False)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -325,7 +251,7 @@ class PoseLandmarker:
         self.size = (int(self.model.input_shape[1]), int(self.model.input_shape[2]))
         self.heatmap_kernel = int(heatmap_kernel)
         self.min_confidence_to_refine = float(min_confidence_to_refine)
-        self.last_timing: dict[str, float] = _timing()
+        self.last_timing: dict[str, float] = zero_timing()
 
     def preprocess(self, image: np.ndarray, roi: RotatedRect) -> tuple[np.ndarray, np.ndarray]:
         """256x256 crop of the ROI in 0..1 with replicated borders (MediaPipe's default); (tensor, M_inv)."""

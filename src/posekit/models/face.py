@@ -21,7 +21,7 @@ Pipeline pieces (parameters from MediaPipe 0.10.21's ``face_detection_short_rang
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +33,14 @@ from posekit.models.geometry import (
     DecodeOptions,
     Detections,
     RotatedRect,
-    decode_ssd,
-    detections_to_image,
-    full_image_rect,
     image_to_tensor,
-    ssd_anchors,
     tensor_to_image,
     transform_rect,
-    weighted_nms,
 )
-from posekit.models.hands import _check_image, _check_rect, _rotation, _tensor_scale
+from posekit.models.hands import _rotation, _tensor_scale
+from posekit.models.ssd import SsdDetector
+from posekit.models.ssd import check_image as _check_image
+from posekit.models.ssd import check_rect as _check_rect
 from posekit.models.runtime import TFLiteModel
 
 __all__ = [
@@ -224,43 +222,19 @@ def face_roi_from_body(
 # --------------------------------------------------------------------------------------------------
 
 
-class FaceDetector:
-    """MediaPipe's short-range face detector.
+class FaceDetector(SsdDetector):
+    """MediaPipe's short-range face detector (128x128 SSD in -1..1, 896 anchors, 6 face keypoints).
 
-    Args:
-        threads: LiteRT CPU threads.
-        model_dir: a folder to look in first for ``face_detection_short_range.tflite``.
-        min_score: detection score threshold, 0..1 (MediaPipe: 0.5).
+    Arguments and attributes as :class:`~posekit.models.ssd.SsdDetector`.
     """
 
-    def __init__(self, threads: int = 1, model_dir: str | Path | None = None, min_score: float = 0.5) -> None:
-        self.model = TFLiteModel(find_model(FACE_DETECTOR_MODEL, model_dir), threads=threads)
-        self.anchors = ssd_anchors(FACE_ANCHOR_OPTIONS)
-        if self.anchors.shape[0] != 896:
-            raise ValidationError(f"Expected 896 face anchors, but generated {self.anchors.shape[0]}")
-        self.min_score = float(min_score)
-        self._decode = replace(FACE_DECODE_OPTIONS, min_score_thresh=self.min_score)
-
-    def __call__(self, image_rgb: np.ndarray, region: RotatedRect | None = None) -> Detections:
-        """Detect faces.
-
-        Args:
-            image_rgb: (H, W, 3) uint8 RGB.
-            region: search only this part of the image (pixels); the whole image when None.
-
-        Returns:
-            :class:`Detections` in image pixels, best first: boxes (N, 4), keypoints (N, 6, 2), scores (N,).
-        """
-        _check_image(image_rgb)
-        rect = region if region is not None else full_image_rect(image_rgb.shape[1], image_rgb.shape[0])
-        _check_rect(rect)
-        tensor, m_inv = image_to_tensor(
-            image_rgb, rect, DETECTOR_INPUT, keep_aspect_ratio=True, value_range=(-1.0, 1.0), border="zero"
-        )
-        raw_boxes, raw_scores = self.model.run(tensor)
-        dets = decode_ssd(raw_boxes, raw_scores, self.anchors, self._decode)
-        dets = weighted_nms(dets, FACE_NMS_IOU)
-        return detections_to_image(dets, m_inv, DETECTOR_INPUT)
+    MODEL = FACE_DETECTOR_MODEL
+    INPUT = DETECTOR_INPUT
+    ANCHORS = FACE_ANCHOR_OPTIONS
+    NUM_ANCHORS = 896
+    DECODE = FACE_DECODE_OPTIONS
+    VALUE_RANGE = (-1.0, 1.0)
+    NMS_IOU = FACE_NMS_IOU
 
 
 class FaceMesh:

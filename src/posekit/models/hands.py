@@ -29,12 +29,12 @@ it so that ``"left"`` means the anatomical left hand of the person in a non-mirr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from posekit.errors import InputError, ValidationError
+from posekit.errors import ValidationError
 from posekit.models.assets import find_model
 from posekit.models.geometry import (
     AnchorOptions,
@@ -42,18 +42,16 @@ from posekit.models.geometry import (
     Detections,
     RotatedRect,
     alignment_rect,
-    decode_ssd,
-    detections_to_image,
-    full_image_rect,
     image_to_tensor,
     normalize_radians,
     rect_from_points,
-    ssd_anchors,
     tensor_to_image,
     transform_rect,
-    weighted_nms,
 )
 from posekit.models.runtime import TFLiteModel
+from posekit.models.ssd import SsdDetector
+from posekit.models.ssd import check_image as _check_image
+from posekit.models.ssd import check_rect as _check_rect
 
 __all__ = [
     "PALM_MODEL",
@@ -122,21 +120,6 @@ _PARTIAL = np.array([0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18])
 def _rotation(p0: np.ndarray, p1: np.ndarray, target: float) -> float:
     """MediaPipe's rect rotation (radians) that turns the vector p0→p1 (pixels) to ``target`` radians."""
     return normalize_radians(target - math.atan2(-(float(p1[1]) - float(p0[1])), float(p1[0]) - float(p0[0])))
-
-
-def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        shape = getattr(image, "shape", None)
-        dtype = getattr(image, "dtype", type(image).__name__)
-        raise InputError("image array", f"expected an (H, W, 3) uint8 RGB image, but got shape {shape} dtype {dtype}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise InputError("image array", f"the image is empty (shape {image.shape})")
-
-
-def _check_rect(rect: RotatedRect) -> None:
-    vals = (rect.cx, rect.cy, rect.w, rect.h, rect.angle)
-    if not all(math.isfinite(v) for v in vals) or rect.w <= 0 or rect.h <= 0:
-        raise ValidationError(f"Expected a finite region with positive size, but got {rect}")
 
 
 def _tensor_scale(m_inv: np.ndarray) -> float:
@@ -301,45 +284,21 @@ def hand_roi_from_body(
 # --------------------------------------------------------------------------------------------------
 
 
-class PalmDetector:
-    """MediaPipe's full palm detector.
+class PalmDetector(SsdDetector):
+    """MediaPipe's full-range palm detector (192x192 SSD in 0..1, 2016 anchors, 7 palm keypoints).
 
-    Args:
-        threads: LiteRT CPU threads.
-        model_dir: a folder to look in first for ``palm_detection_full.tflite``.
-        min_score: detection score threshold, 0..1 (MediaPipe: 0.5).
+    Keypoint 0 is the wrist centre and 2 the middle finger's base (the two that set the crop's rotation);
+    the others are further palm points, not used here. Arguments and attributes as
+    :class:`~posekit.models.ssd.SsdDetector`.
     """
 
-    def __init__(self, threads: int = 1, model_dir: str | Path | None = None, min_score: float = 0.5) -> None:
-        self.model = TFLiteModel(find_model(PALM_MODEL, model_dir), threads=threads)
-        self.anchors = ssd_anchors(PALM_ANCHOR_OPTIONS)
-        if self.anchors.shape[0] != 2016:
-            raise ValidationError(f"Expected 2016 palm anchors, but generated {self.anchors.shape[0]}")
-        self.min_score = float(min_score)
-        self._decode = replace(PALM_DECODE_OPTIONS, min_score_thresh=self.min_score)
-
-    def __call__(self, image_rgb: np.ndarray, region: RotatedRect | None = None) -> Detections:
-        """Detect palms.
-
-        Args:
-            image_rgb: (H, W, 3) uint8 RGB.
-            region: search only this part of the image (pixels); the whole image when None.
-
-        Returns:
-            :class:`Detections` in image pixels, best first: boxes (N, 4), keypoints (N, 7, 2), scores (N,).
-            Keypoint 0 is the wrist centre and 2 the middle finger's base (the two that set the crop's
-            rotation); the others are further palm points, not used here.
-        """
-        _check_image(image_rgb)
-        rect = region if region is not None else full_image_rect(image_rgb.shape[1], image_rgb.shape[0])
-        _check_rect(rect)
-        tensor, m_inv = image_to_tensor(
-            image_rgb, rect, PALM_INPUT, keep_aspect_ratio=True, value_range=(0.0, 1.0), border="zero"
-        )
-        raw_boxes, raw_scores = self.model.run(tensor)
-        dets = decode_ssd(raw_boxes, raw_scores, self.anchors, self._decode)
-        dets = weighted_nms(dets, PALM_NMS_IOU)
-        return detections_to_image(dets, m_inv, PALM_INPUT)
+    MODEL = PALM_MODEL
+    INPUT = PALM_INPUT
+    ANCHORS = PALM_ANCHOR_OPTIONS
+    NUM_ANCHORS = 2016
+    DECODE = PALM_DECODE_OPTIONS
+    VALUE_RANGE = (0.0, 1.0)
+    NMS_IOU = PALM_NMS_IOU
 
 
 class HandLandmarker:
