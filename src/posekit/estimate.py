@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import math
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from .config import EstimatorConfig
+from .errors import ImageArrayError
 from .models.blazepose import LandmarkResult, PoseDetector, PoseLandmarker, detection_to_roi, landmarks_to_roi
 from .models.geometry import Detections, RotatedRect, full_image_rect, weighted_nms
+from .models.ssd import check_image
 from .poses import KeypointState, PoseFrame, PoseSequence
 from .skeletons import BLAZEPOSE33, COCO17, get_conversion
 
@@ -466,22 +468,13 @@ class PoseStream:
     def collect(self) -> PoseSequence:
         """Run to the end and return a :class:`PoseSequence` (one individual per region-track id)."""
         seq = PoseSequence.from_frames(list(self), skeleton=BLAZEPOSE33, fps=self.fps, source=self.source)
-        return seq.log_step("estimate", **_config_dict(self.estimator.config))
-
-
-def _config_dict(cfg: EstimatorConfig) -> dict:
-    from dataclasses import asdict
-
-    return asdict(cfg)
+        return seq.log_step("estimate", **asdict(self.estimator.config))
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        shape = getattr(image, "shape", None)
-        dtype = getattr(image, "dtype", type(image).__name__)
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {shape} dtype {dtype}")
+    check_image(image)
     if min(image.shape[:2]) < 2:
-        raise ValueError(f"image of {image.shape[1]}×{image.shape[0]} pixels is too small to hold a person")
+        raise ImageArrayError(f"image of {image.shape[1]}×{image.shape[0]} pixels is too small to hold a person")
 
 
 def cluster_detections(found: list[Detections]) -> Detections:
