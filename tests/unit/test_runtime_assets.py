@@ -80,6 +80,35 @@ def test_tflite_model_real_invoke_shapes() -> None:
     assert [d["name"] for d in lmk.output_details] == ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"]
 
 
+def test_pruned_landmark_model_is_bit_identical_and_drops_segmentation() -> None:
+    from posekit.models.prune import output_names, prune_outputs
+
+    path = find_model("pose_landmark/pose_landmark_full.tflite")
+    full = TFLiteModel(path)
+    keep = ["Identity_4", "Identity", "Identity_3", "Identity_1"]  # any order, returned in that order
+    pruned = TFLiteModel(path, outputs=keep)
+    assert pruned.pruned and not full.pruned
+    assert [d["name"] for d in pruned.output_details] == keep
+    rng = np.random.default_rng(3)
+    for _ in range(3):  # random "images" and a flat one: every kept output equal to the bit
+        x = rng.random((1, 256, 256, 3), dtype=np.float32)
+        a = dict(zip([d["name"] for d in full.output_details], full.run(x)))
+        b = pruned.run(x)
+        for name, got in zip(keep, b):
+            assert np.array_equal(a[name], got), name
+    content = prune_outputs(path.read_bytes(), keep)
+    assert output_names(content) == keep
+    from ai_edge_litert import schema_py_generated as schema
+
+    n_full = len(schema.ModelT.InitFromPackedBuf(path.read_bytes(), 0).subgraphs[0].operators)
+    n_pruned = len(schema.ModelT.InitFromPackedBuf(content, 0).subgraphs[0].operators)
+    assert n_full == 332 and n_pruned == 286  # the segmentation decoder: 46 operators
+    with pytest.raises(ValidationError, match="no output named"):
+        TFLiteModel(path, outputs=["Identity", "mask"])
+    with pytest.raises(ValidationError, match="at least one"):
+        prune_outputs(path.read_bytes(), [])
+
+
 def test_tflite_model_bad_input_and_missing_file(tmp_path: Path) -> None:
     det = TFLiteModel(find_model(REL))
     with pytest.raises(ValidationError, match="224, 224, 3"):

@@ -47,6 +47,9 @@ __all__ = [
 POSE_DETECTOR_MODEL = "pose_detection/pose_detection.tflite"
 POSE_LANDMARK_MODEL = "pose_landmark/pose_landmark_full.tflite"
 NUM_LANDMARKS = 33
+# Outputs read by posekit, in this order: landmarks (1, 195), pose flag (1, 1), heatmap (1, 64, 64, 39),
+# world landmarks (1, 117). Identity_2, the (1, 256, 256, 1) segmentation mask, is pruned.
+_KEPT_OUTPUTS = ("Identity", "Identity_1", "Identity_3", "Identity_4")
 _NUM_MODEL_LANDMARKS = 39  # 33 body + 2 auxiliary (ROI) + 4 unused by MediaPipe's graph
 _DET_SIZE = (224, 224)
 
@@ -247,7 +250,8 @@ class PoseLandmarker:
         heatmap_kernel: int = 7,
         min_confidence_to_refine: float = 0.5,
     ) -> None:
-        self.model = TFLiteModel(find_model(POSE_LANDMARK_MODEL, model_dir), threads=threads)
+        # The segmentation mask (output Identity_2) is never read: pruning its decoder halves the invoke.
+        self.model = TFLiteModel(find_model(POSE_LANDMARK_MODEL, model_dir), threads=threads, outputs=_KEPT_OUTPUTS)
         self.size = (int(self.model.input_shape[1]), int(self.model.input_shape[2]))
         self.heatmap_kernel = int(heatmap_kernel)
         self.min_confidence_to_refine = float(min_confidence_to_refine)
@@ -262,11 +266,11 @@ class PoseLandmarker:
     def infer(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Raw outputs used downstream: landmarks (1, 195), pose flag (1, 1), heatmap (1, 64, 64, 39), world (1, 117).
 
-        The segmentation output is not copied.
+        The segmentation output is pruned from the model (not computed).
         """
         m = self.model
         m.invoke(tensor)
-        return [m.output(0), m.output(1), m.output(3), m.output(4)]
+        return [m.output(0), m.output(1), m.output(2), m.output(3)]
 
     def postprocess(self, outputs: list[np.ndarray], M_inv: np.ndarray, roi: RotatedRect) -> LandmarkResult:
         """Turn raw outputs into a :class:`LandmarkResult` in image pixels and metres."""

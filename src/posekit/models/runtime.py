@@ -8,6 +8,7 @@ in image pixels). ONNX Runtime backends can implement the same protocol later wi
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -23,14 +24,18 @@ class TFLiteModel:
     Args:
         model_path: path to a ``.tflite`` file.
         threads: CPU threads for the interpreter (default 1).
+        outputs: names of the outputs to compute, in the order :meth:`run` and :meth:`output` return them;
+            operators that feed only the other outputs are removed from the in-memory copy of the model
+            (see :mod:`posekit.models.prune`; kept outputs are bit-identical). ``None`` keeps all.
 
     Attributes:
         path: the model file.
+        pruned: whether the interpreter runs a pruned copy (``False`` when ``outputs`` is ``None``).
         input_shape: shape of the single input, e.g. ``(1, 256, 256, 3)``.
         output_details: LiteRT output descriptions in the model's output order (name, shape, index, dtype).
     """
 
-    def __init__(self, model_path: str | Path, threads: int = 1) -> None:
+    def __init__(self, model_path: str | Path, threads: int = 1, outputs: Sequence[str] | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter  # deferred: importing LiteRT costs ~0.1 s
 
         self.path = Path(model_path)
@@ -39,7 +44,17 @@ class TFLiteModel:
         if threads < 1:
             raise ValidationError(f"Expected threads >= 1, but got {threads}")
         self.threads = int(threads)
-        self._interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
+        self.pruned = outputs is not None
+        if outputs is None:
+            self._interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
+        else:
+            from posekit.models.prune import prune_outputs
+
+            try:
+                content = prune_outputs(self.path.read_bytes(), list(outputs))
+            except ValidationError as exc:
+                raise ValidationError(f"{self.path}: {exc}") from None
+            self._interp = Interpreter(model_content=content, num_threads=self.threads)
         self._interp.allocate_tensors()
         inputs = self._interp.get_input_details()
         if len(inputs) != 1:
@@ -79,7 +94,10 @@ class TFLiteModel:
         return self._interp.get_tensor(self._output_indices[i])
 
     def __repr__(self) -> str:
-        return f"TFLiteModel({str(self.path)!r}, threads={self.threads}, input_shape={self.input_shape})"
+        return (
+            f"TFLiteModel({str(self.path)!r}, threads={self.threads}, input_shape={self.input_shape}, "
+            f"pruned={self.pruned})"
+        )
 
 
 @runtime_checkable
