@@ -77,7 +77,8 @@ def estimate(
     """Estimate multi-person keypoints and write them to OUTPUT.
 
     On video, people are tracked (stable ids) and smoothed with One Euro by default; every applied step is
-    recorded in the output's provenance.
+    recorded in the output's provenance. A webcam run ends with Ctrl-C (or --max-frames) and writes what
+    was captured.
     """
     from .config import EstimatorConfig, load_config
 
@@ -123,8 +124,11 @@ def _estimate(
 
 
 def _stem(source) -> str:
+    """File stem of the outputs: the input's stem, ``webcamN`` for camera N."""
     p = Path(str(source.path))
-    return p.stem if source.kind != "webcam" else f"webcam{p.name}"
+    if source.kind == "webcam":
+        return "webcam" + "".join(ch for ch in p.name if ch.isdigit())
+    return p.stem
 
 
 def _progress() -> Progress:
@@ -222,6 +226,12 @@ def _run_video(
                     break
     except TruncatedInputError as e:
         run.error = e
+    except KeyboardInterrupt:
+        if source.kind != "webcam":  # a file run stopped by hand writes nothing
+            if writer is not None:
+                writer.__exit__(*sys.exc_info())
+            raise
+        # Ctrl-C is how a webcam run ends: keep and write what was captured.
     except BaseException:
         if writer is not None:
             writer.__exit__(*sys.exc_info())
