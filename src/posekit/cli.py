@@ -69,7 +69,7 @@ def estimate(
     detect_every: Optional[int] = typer.Option(None, "--detect-every", help="Video: run the detector every N frames [10]."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Video/webcam: stop after N frames."),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Largest accepted image, width×height [1e8]."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with an [estimate] table."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with an \\[estimate] table."),
     smooth: str = typer.Option("one-euro", "--smooth", help="Video filter: one-euro (online), kalman, butterworth, savgol."),
     no_smooth: bool = typer.Option(False, "--no-smooth", help="Video: no temporal filter."),
     no_track: bool = typer.Option(False, "--no-track", help="Video: keep the estimator's region ids (no identity tracker)."),

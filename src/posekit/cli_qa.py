@@ -39,7 +39,7 @@ def qa_command(
     report: Optional[Path] = typer.Option(None, "--report", help="Also write a self-contained HTML report."),
     queue: Optional[Path] = typer.Option(None, "--queue", help="Also write the review queue: JSON here, CSV beside it."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 when error-level findings exist."),
-    skeleton: Optional[str] = typer.Option(None, "--skeleton", help="Layout id for a COCO file [from its category]."),
+    skeleton: Optional[str] = typer.Option(None, "--skeleton", help="Layout id for a COCO file \\[from its category]."),
     images: Optional[Path] = typer.Option(None, "--images", help="Folder of the COCO file's images; each must exist."),
 ) -> None:
     """Check poses or annotations with the QA rules and write the findings (and a review queue / report)."""
@@ -92,7 +92,7 @@ def agree_command(
         None, "--annotator", "-a", help="Annotator of each file, in order (repeat the option); equal names = repeats."
     ),
     threshold: float = typer.Option(0.5, "--threshold", help="Keypoint similarity below which a keypoint is a disagreement."),
-    skeleton: Optional[str] = typer.Option(None, "--skeleton", help="Layout id of the files [from their category]."),
+    skeleton: Optional[str] = typer.Option(None, "--skeleton", help="Layout id of the files \\[from their category]."),
 ) -> None:
     """Agreement between annotation files: OKS per keypoint and person, annotator bias, repeats, disagreements."""
     import numpy as np

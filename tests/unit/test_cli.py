@@ -271,3 +271,12 @@ def test_stabilize_command_on_saved_results(tmp_path: Path, person: np.ndarray) 
     assert r.exit_code == 0, r.output
     seq = load_poses(tmp_path / "s.poses.json")
     assert "filter.savgol" in [p["step"] for p in seq.provenance]
+
+
+def test_help_shows_bracketed_defaults() -> None:
+    """Rich markup would swallow ``[loopback only]``-style defaults; they are escaped and shown."""
+    wide = {"COLUMNS": "200"}
+    assert "[loopback only]" in runner.invoke(app, ["review", "--help"], env=wide).output
+    assert "[a temporary folder]" in runner.invoke(app, ["review", "--help"], env=wide).output
+    assert "[estimate] table" in runner.invoke(app, ["estimate", "--help"], env=wide).output
+    assert "[from its category]" in runner.invoke(app, ["qa", "--help"], env=wide).output

@@ -8,8 +8,11 @@ Two kinds of project:
   image in file order; a frame is the image's position in the file.
 
 Frames are decoded on demand and JPEG-encoded; the JPEG bytes of recently shown frames are kept in a
-small LRU cache. Image paths named by a COCO file are resolved inside the image folder only (a
-``file_name`` that escapes it is refused).
+small LRU cache. A video project can build a seek proxy in the background
+(:meth:`ReviewProject.start_proxy`, see :mod:`posekit.review.proxy`): once it is complete, frames come
+from it, so a random jump decodes at most :data:`~posekit.review.proxy.PROXY_GOP` frames instead of up
+to a whole key-frame interval. Image paths named by a COCO file are resolved inside the image folder
+only (a ``file_name`` that escapes it is refused).
 
 Arrays: ``xy (T, I, K, 2)`` pixels (NaN where MISSING), ``state (T, I, K)`` uint8
 :class:`~posekit.poses.KeypointState`, ``score (T, I, K)`` float32 in [0, 1], ``track (T, I)`` int64
@@ -30,6 +33,8 @@ import numpy as np
 from posekit.errors import InputError
 from posekit.poses import PoseFrame, PoseSequence
 from posekit.skeletons import Skeleton
+
+from .proxy import PROXY_GOP, Activity, ProxyBuild
 
 __all__ = ["ReviewProject", "open_project", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
 
@@ -83,12 +88,22 @@ class _VideoFrames:
 
     Frame ``i`` is the ``i``-th frame in presentation order, as :class:`~posekit.io.video.VideoReader`
     numbers them. A sequential reader is kept open so stepping forward costs one decode.
+
+    Args:
+        path: the video.
+        thread_type: FFmpeg decoder threading: ``"AUTO"`` (frame threads: fastest over long runs of
+            frames, as an original's key-frame interval) or ``"NONE"`` (lowest latency over a few frames,
+            as a seek proxy's key-frame interval).
+        reach: frames the open decoder steps forward to reach a later frame before a seek is cheaper
+            (about the key-frame interval, when it is short).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, thread_type: str = "AUTO", reach: int = 30) -> None:
         import av
 
         self.path = path
+        self.thread_type = thread_type
+        self.reach = int(reach)
         try:
             c = av.open(str(path))
         except Exception as exc:  # noqa: BLE001 - any PyAV failure is a bad input
@@ -125,7 +140,7 @@ class _VideoFrames:
             self._c.close()
         self._c = av.open(str(self.path))
         self._s = self._c.streams.video[0]
-        self._s.thread_type = "AUTO"
+        self._s.thread_type = self.thread_type
         self._it = None
         self._last = -10**9
 
@@ -137,16 +152,27 @@ class _VideoFrames:
 
         Decoded frames on the way from the key frame to ``i`` are kept (the last :attr:`keep`, as
         decoded YUV pictures), so stepping back a few frames costs a conversion, not a new seek.
+
+        Raises:
+            InputError: the frame cannot be decoded (damaged or truncated video).
         """
+        import av
+
         with self._lock:
             hit = self._recent.get(i)
             if hit is not None:
                 return _rgb(hit)
+            if self._c is None:
+                self._open()
             target = self.pts[i]
-            if self._it is not None and self._last < i <= self._last + 30:
-                got = self._forward(i, target)
-            else:
-                got = self._seek_decode(i, target)
+            try:
+                if self._it is not None and self._last < i <= self._last + self.reach:
+                    got = self._forward(i, target)
+                else:
+                    got = self._seek_decode(i, target)
+            except av.FFmpegError as exc:
+                self._open()
+                raise InputError(self.path, f"frame {i} could not be decoded ({exc})") from None
             if got is not None:
                 return got
             self._open()
@@ -186,10 +212,23 @@ class _VideoFrames:
             while len(self._recent) > self.keep:
                 self._recent.pop(next(iter(self._recent)))
 
+    def release(self) -> None:
+        """Free the decoder and the kept frames (reopened on the next :meth:`rgb`)."""
+        with self._lock:
+            self._recent.clear()
+            self.close()
+
     def close(self) -> None:
         if self._c is not None:
             self._c.close()
             self._c = None
+            self._it = None
+
+
+def _open_proxy(path: Path) -> _VideoFrames:
+    """Random access to a seek proxy: no frame threads (a jump decodes a few frames; frame threads would
+    add latency and keep decoding ahead) and a seek as soon as it is cheaper than stepping forward."""
+    return _VideoFrames(path, thread_type="NONE", reach=PROXY_GOP)
 
 
 @dataclass
@@ -231,12 +270,57 @@ class ReviewProject:
     cache_size: int = 64
     prefetch: bool = True
     _video: _VideoFrames | None = None
+    _proxy: ProxyBuild | None = None
     _pool: Any = None
     _pending: Any = None
     _cache: _JpegCache | None = None
+    _activity: Activity = field(default_factory=Activity)
 
     def __post_init__(self) -> None:
         self._cache = _JpegCache(self.cache_size)
+
+    @property
+    def proxy(self) -> ProxyBuild | None:
+        """The seek proxy build (video projects after :meth:`start_proxy`), else ``None``."""
+        return self._proxy
+
+    def start_proxy(self, folder: str | Path | None = None) -> ProxyBuild | None:
+        """Start building the seek proxy in a background thread (video projects; once per project).
+
+        Until it is complete, and for frames past a break in a damaged video, frames come from the
+        original; if the build fails (unwritable folder, full disk, encoder error) they always do.
+
+        Args:
+            folder: where the proxy is kept and reused next time (created if needed; an unwritable one
+                means no proxy); ``None``: a temporary folder removed by :meth:`close`.
+
+        Returns:
+            The build (``state``, ``frames_done``, ``error``), or ``None`` for an image project.
+        """
+        if self.kind != "video" or self._video is None:
+            return None
+        if self._proxy is None:
+            video = self._video
+            self._proxy = ProxyBuild(video.path, video.pts, None if folder is None else Path(folder),
+                                     open_reader=_open_proxy, pause=self._activity.wait_idle,
+                                     on_ready=lambda _reader: video.release()).start()  # fmt: skip
+        return self._proxy
+
+    def _video_rgb(self, frame: int) -> np.ndarray:
+        """Frame ``frame`` as RGB: from the proxy when it is ready and holds the frame, else from the video."""
+        assert self._video is not None
+        reader = self._proxy.reader if self._proxy is not None else None
+        if reader is not None and frame < len(reader):
+            return reader.rgb(frame)
+        return self._video.rgb(frame)
+
+    def _video_jpeg(self, frame: int, quality: int, urgent: bool = True) -> bytes:
+        """Decode and encode a video frame; for an ``urgent`` one (asked for, or likely next) the proxy build
+        waits meanwhile."""
+        if not urgent:
+            return encode_jpeg(self._video_rgb(frame), quality)
+        with self._activity:
+            return encode_jpeg(self._video_rgb(frame), quality)
 
     @property
     def num_frames(self) -> int:
@@ -277,8 +361,7 @@ class ReviewProject:
         if hit is not None:
             return hit
         if self.kind == "video":
-            assert self._video is not None
-            data = encode_jpeg(self._video.rgb(frame), quality)
+            data = self._video_jpeg(frame, quality)
             self._cache.put(frame, data)
             self._prefetch(frame + 1, quality)
             return data
@@ -300,7 +383,8 @@ class ReviewProject:
 
     def warm(self, frames: list[int], quality: int = 85) -> None:
         """Decode and encode ``frames`` (e.g. the top of the review queue) in the background, in frame
-        order, up to half the cache, so jumping to them costs only the fetch."""
+        order, up to half the cache, so jumping to them costs only the fetch (the proxy build does not wait
+        for this)."""
         if self.kind != "video" or not self.prefetch:
             return
         want = sorted({int(f) for f in frames if 0 <= int(f) < self.num_frames})[: max(1, self.cache_size // 2)]
@@ -312,11 +396,11 @@ class ReviewProject:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="posekit-review-prefetch")
 
         def work() -> None:
-            assert self._video is not None and self._cache is not None
+            assert self._cache is not None
             for f in want:
                 if self._cache.get(f) is None:
                     try:
-                        self._cache.put(f, encode_jpeg(self._video.rgb(f), quality))
+                        self._cache.put(f, self._video_jpeg(f, quality, urgent=False))
                     except Exception:  # noqa: BLE001 - shows up when the frame is asked for
                         pass
 
@@ -334,19 +418,21 @@ class ReviewProject:
             return
 
         def work() -> None:
-            assert self._video is not None and self._cache is not None
+            assert self._cache is not None
             if self._cache.get(frame) is None:
                 try:
-                    self._cache.put(frame, encode_jpeg(self._video.rgb(frame), quality))
+                    self._cache.put(frame, self._video_jpeg(frame, quality))
                 except Exception:  # noqa: BLE001 - a prefetch failure shows up when the frame is asked for
                     pass
 
         self._pending = self._pool.submit(work)
 
     def close(self) -> None:
-        """Close the video decoder."""
+        """Stop the proxy build (removing a temporary proxy), wait for background decoding, close the decoders."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._proxy is not None:
+            self._proxy.close()
         if self._video is not None:
             self._video.close()
 

@@ -83,7 +83,7 @@ def _file_key(path: Path) -> str:
 
 
 def build_service(path: str | Path, annotations: str | Path | None = None, *, db: str | Path | None = None,
-                  run_checks: bool = True) -> ReviewService:  # fmt: skip
+                  run_checks: bool = True, proxy: bool = True, proxy_dir: str | Path | None = None) -> ReviewService:  # fmt: skip
     """Open the project, its edit store and its QA findings.
 
     Args:
@@ -91,6 +91,10 @@ def build_service(path: str | Path, annotations: str | Path | None = None, *, db
         annotations: poses file (see :func:`~posekit.review.project.open_project`).
         db: the edit store; default ``<annotations>.review.sqlite``.
         run_checks: run the QA rules to get findings and the review queue.
+        proxy: build the seek proxy of a video in the background (fast random jumps once it is
+            complete; see :mod:`posekit.review.proxy`).
+        proxy_dir: where the proxy is kept and reused by later sessions; default a temporary folder
+            removed when the project closes.
 
     Raises:
         InputError: bad project files, or a store made for other poses.
@@ -109,6 +113,8 @@ def build_service(path: str | Path, annotations: str | Path | None = None, *, db
         res = run_qa(load_qa_input(project.annotations))
         findings, queue = list(res.findings), review_queue(res)
         project.warm([q.frame for q in queue[: project.cache_size // 2] if q.frame is not None])
+    if proxy:
+        project.start_proxy(proxy_dir)
     return ReviewService(project, store, findings, queue)
 
 
