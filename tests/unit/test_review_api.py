@@ -446,3 +446,232 @@ def test_review_export_command(tmp_path):
     assert [x for x in doc["annotations"] if x["image_id"] == 1][0]["keypoints"][:2] == [7.0, 8.0]
     r = CliRunner().invoke(app, ["review", str(tmp_path / "none.mp4"), "--no-browser"])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+# -- identity repair: per-frame track ids ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def trio(tmp_path: Path):
+    """An 8-frame video with three people (track ids 1, 2, 3); person 1's left_ear is MISSING throughout."""
+    v, a = synthetic_video_project(tmp_path / "v3", frames=8, people=3)
+    svc = build_service(v, a, proxy=False)
+    client = TestClient(create_app(svc, TOKEN, export_dir=tmp_path / "out"), base_url="http://127.0.0.1")
+    yield client, svc, tmp_path, a
+    svc.store.close()
+    svc.project.close()
+
+
+def _ids(c, frame: int) -> list[int]:
+    return [p["track"] for p in c.get(f"/api/frames/{frame}/poses", headers=H).json()["people"]]
+
+
+def _ident(c, op, frame, person, version, reviewer="ann", **kw):
+    return c.post("/api/edits", headers=H, json={"reviewer": reviewer, "op": op, "frame": frame, "person": person,
+                                                 "version": version, **kw})  # fmt: skip
+
+
+def test_track_reassign_from_frame(trio):
+    c, svc, _, _ = trio
+    r = _ident(c, "track", 5, 2, 0, track=9, from_frame=5)
+    assert r.status_code == 200, r.text
+    assert r.json()["person"]["track"] == 9 and r.json()["person"]["track_from"] == 5
+    assert [_ids(c, f)[2] for f in range(8)] == [3] * 5 + [9] * 3
+    assert _ids(c, 4) == [1, 2, 3] and _ids(c, 5) == [1, 2, 9]
+    people = c.get("/api/frames/6/poses", headers=H).json()["people"]
+    assert {p["track_version"] for p in people} == {1}  # one version for every person's ids
+    # a fragment merge: person 0 leaves id 1 from frame 6, then person 1 takes id 1 from frame 6 on
+    assert _ident(c, "track", 6, 0, 1, track=50, from_frame=6).status_code == 200
+    assert _ident(c, "track", 6, 1, 2, track=1, from_frame=6).status_code == 200
+    assert [_ids(c, f)[:2] for f in (5, 6, 7)] == [[1, 2], [50, 1], [50, 1]]
+
+
+def test_track_reassign_conflict_names_frame_and_person(trio):
+    c, svc, _, _ = trio
+    assert _ident(c, "track", 4, 0, 0, track=40, from_frame=4).status_code == 200  # id 1: person 0 before frame 4
+    n = svc.store.count()
+    hist = c.get("/api/edits", headers=H).json()
+    r = _ident(c, "track", 2, 2, 1, track=1, from_frame=2)  # person 0 has id 1 in frames 2, 3
+    assert r.status_code == 409
+    d = r.json()
+    assert "frame 2" in d["detail"] and "person 0" in d["detail"] and "swap_tracks" in d["detail"]
+    assert d["conflict"] == {"frame": 2, "person": 0, "track": 1, "from_frame": 2}
+    r = _ident(c, "track", 0, 1, 1, track=3)  # whole video: person 2 has id 3 from frame 0
+    assert r.status_code == 409 and "frame 0" in r.json()["detail"] and "person 2" in r.json()["detail"]
+    assert svc.store.count() == n and c.get("/api/edits", headers=H).json() == hist
+    assert _ids(c, 2) == [1, 2, 3] and _ids(c, 5) == [40, 2, 3]
+    # from frame 4 on, id 1 is free: allowed
+    assert _ident(c, "track", 4, 2, 1, track=1, from_frame=4).status_code == 200
+    assert _ids(c, 3) == [1, 2, 3] and _ids(c, 4) == [40, 2, 1]
+    # -1 (no id) never conflicts
+    assert _ident(c, "track", 4, 1, 2, track=-1, from_frame=4).status_code == 200
+    assert _ident(c, "track", 4, 2, 3, track=-1, from_frame=4).status_code == 200
+    assert _ids(c, 7) == [40, -1, -1]
+
+
+@pytest.mark.parametrize("extra,status", [
+    ({"op": "track", "track": 9, "from_frame": "3"}, 422),
+    ({"op": "track", "track": 9, "from_frame": 3.0}, 422),
+    ({"op": "track", "track": 9, "from_frame": True}, 422),
+    ({"op": "track", "track": 9, "from_frame": 8}, 404),
+    ({"op": "track", "track": 9, "from_frame": -1}, 404),
+    ({"op": "track", "track": -2, "from_frame": 1}, 422),
+    ({"op": "swap_tracks"}, 422),  # no other
+    ({"op": "swap_tracks", "other": 0}, 422),  # itself
+    ({"op": "swap_tracks", "other": "1"}, 422),
+    ({"op": "swap_tracks", "other": None}, 422),
+    ({"op": "swap_tracks", "other": 3}, 404),
+    ({"op": "swap_tracks", "other": 1, "from_frame": 99}, 404),
+    ({"op": "swap_tracks", "other": 1, "from_frame": [2]}, 422),
+    ({"op": "move", "keypoint": "nose", "x": 1, "y": 2, "from_frame": 2}, 422),  # from_frame: identity edits only
+])  # fmt: skip
+def test_malformed_identity_edits_leave_store_untouched(trio, extra, status):
+    c, svc, _, _ = trio
+    r = c.post("/api/edits", headers=H, json={"reviewer": "a", "frame": 2, "person": 0, "version": 0, **extra})
+    assert r.status_code == status, r.text
+    assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+    assert svc.store.count() == 0
+
+
+def test_swap_tracks_images_refused(images):
+    c, svc, _ = images
+    r = _ident(c, "swap_tracks", 1, 0, 0, other=1)
+    assert r.status_code == 422 and "video" in r.json()["detail"]
+    r = _ident(c, "track", 1, 0, 0, track=4, from_frame=1)
+    assert r.status_code == 422 and "from_frame" in r.json()["detail"]
+    assert svc.store.count() == 0
+
+
+def test_swap_tracks_atomic_undo_redo_and_stale_version(trio):
+    c, svc, _, _ = trio
+    r = _ident(c, "swap_tracks", 4, 0, 0, other=1, from_frame=4)
+    assert r.status_code == 200, r.text
+    assert r.json()["person"]["track"] == 2 and r.json()["person"]["track_version"] == 1
+    assert [_ids(c, f) for f in (0, 3, 4, 7)] == [[1, 2, 3], [1, 2, 3], [2, 1, 3], [2, 1, 3]]
+    hist = c.get("/api/edits", headers=H).json()["edits"]
+    assert len(hist) == 1 and hist[0]["target"] == "ids" and hist[0]["op"] == "swap_tracks"  # one row for both
+    assert hist[0]["before"]["segments"] == [[[0, 1]], [[0, 2]], [[0, 3]]]
+    assert hist[0]["after"]["segments"] == [[[0, 1], [4, 2]], [[0, 2], [4, 1]], [[0, 3]]]
+    # another reviewer based on version 0: 409 with the current value, nothing stored
+    r = _ident(c, "swap_tracks", 2, 1, 0, reviewer="bob", other=2, from_frame=2)
+    assert r.status_code == 409 and r.json()["version"] == 1 and r.json()["current"] == hist[0]["after"]
+    r = _ident(c, "track", 2, 1, 0, reviewer="bob", track=77)
+    assert r.status_code == 409 and r.json()["version"] == 1
+    assert svc.store.count() == 1
+    # swapping back later in the video: a second switch
+    assert _ident(c, "swap_tracks", 6, 0, 1, other=1, from_frame=6).status_code == 200
+    assert [_ids(c, f)[:2] for f in (3, 4, 5, 6, 7)] == [[1, 2], [2, 1], [2, 1], [1, 2], [1, 2]]
+    # undo restores both people at once; redo re-applies
+    r = c.post("/api/undo", headers=H, json={"reviewer": "ann"})
+    assert r.status_code == 200 and r.json()["target"] == "ids"
+    assert [_ids(c, f)[:2] for f in (3, 6)] == [[1, 2], [2, 1]]
+    c.post("/api/undo", headers=H, json={"reviewer": "ann"})
+    assert all(_ids(c, f) == [1, 2, 3] for f in range(8))
+    c.post("/api/redo", headers=H, json={"reviewer": "ann"})
+    assert _ids(c, 5) == [2, 1, 3] and _ids(c, 3) == [1, 2, 3]
+    # bob edits identities after ann: ann's undo would overwrite bob's edit → 409
+    assert _ident(c, "track", 1, 2, 5, reviewer="bob", track=30).status_code == 200
+    assert c.post("/api/undo", headers=H, json={"reviewer": "ann"}).status_code == 409
+    assert _ids(c, 5) == [2, 1, 30]
+    # whole-video swap (no from_frame)
+    assert _ident(c, "swap_tracks", 0, 2, 6, reviewer="bob", other=0).status_code == 200
+    assert _ids(c, 0) == [30, 2, 1] and _ids(c, 5) == [30, 1, 2]
+
+
+def test_export_after_identity_swap_regroups_individuals(trio):
+    import numpy as np
+
+    from posekit.io.posekit_json import load_poses
+
+    c, svc, tmp, ann = trio
+    src = load_poses(ann)
+    # the tracker swapped persons 0 and 1 at frame 4: repair it, and fix a few keypoints on both sides
+    assert _ident(c, "swap_tracks", 4, 0, 0, other=1, from_frame=4).status_code == 200
+    _move(c, frame=6, person=0, kp="left_knee", x=11.0, y=12.0)  # slot 0 = id 2 from frame 4
+    c.post("/api/edits", headers=H, json={"reviewer": "ann", "op": "state", "frame": 5, "person": 1, "version": 0,
+                                          "keypoint": "right_wrist", "state": "occluded"})  # fmt: skip
+    c.post("/api/edits", headers=H, json={"reviewer": "ann", "op": "state", "frame": 2, "person": 0, "version": 0,
+                                          "keypoint": "nose", "state": "missing"})  # fmt: skip
+    w = c.post("/api/export", headers=H, json={}).json()["written"]
+    seq = load_poses(w["posekit"])
+    assert seq.track_id.tolist() == [1, 2, 3] and seq.xy.shape[:2] == (8, 3)
+    for f in range(8):
+        a, b = (0, 1) if f < 4 else (1, 0)  # id 1 is slot a's skeleton, id 2 is slot b's
+        for ind, slot in ((0, a), (1, b), (2, 2)):
+            want = src.xy[f, slot].copy()
+            if (f, slot) == (6, 0):
+                want[13] = [11.0, 12.0]
+            if (f, slot) == (2, 0):
+                want[0] = np.nan
+            np.testing.assert_array_equal(seq.xy[f, ind], want, err_msg=f"frame {f} individual {ind}")
+    # states and scores follow the skeleton: slot 1's missing left_ear is id 2's before frame 4, id 1's after
+    assert [int(seq.state[f, 0, 3]) for f in range(8)] == [1] * 4 + [0] * 4
+    assert [int(seq.state[f, 1, 3]) for f in range(8)] == [0] * 4 + [1] * 4
+    assert seq.score[5, 0, 3] == 0 and seq.score[5, 1, 3] == pytest.approx(0.9)
+    assert seq.state[6, 1, 13] == 5 and seq.state[5, 0, 10] == 2 and seq.state[2, 0, 0] == 0  # CORRECTED, OCCLUDED, MISSING
+    assert seq.provenance[-1]["params"]["identity_edits"] == 1
+    coco = json.loads(Path(w["coco"]).read_text())
+    per_image = {f: [a["track_id"] for a in coco["annotations"] if a["image_id"] == f] for f in (3, 5)}
+    assert per_image == {3: [1, 2, 3], 5: [2, 1, 3]}
+    a5 = [a for a in coco["annotations"] if a["image_id"] == 5]
+    assert a5[1]["keypoints"][10 * 3 + 2] == 1  # slot 1 (id 1) right_wrist occluded: COCO v=1
+    log = json.loads(Path(w["log"]).read_text())
+    assert log["identities"][0] == {"track": 1, "pieces": [{"person": 0, "from_frame": 0, "to_frame": 3},
+                                                           {"person": 1, "from_frame": 4, "to_frame": 7}]}  # fmt: skip
+    assert log["identities"][2] == {"track": 3, "pieces": [{"person": 2, "from_frame": 0, "to_frame": 7}]}
+    assert [e["op"] for e in log["edits"]][0] == "swap_tracks"
+
+
+def test_export_after_reassign_to_a_new_id(trio):
+    import numpy as np
+
+    from posekit.io.posekit_json import load_poses
+
+    c, svc, tmp, ann = trio
+    src = load_poses(ann)
+    assert _ident(c, "track", 6, 2, 0, track=9, from_frame=6).status_code == 200
+    seq = load_poses(c.post("/api/export", headers=H, json={}).json()["written"]["posekit"])
+    assert seq.track_id.tolist() == [1, 2, 3, 9]
+    np.testing.assert_array_equal(seq.xy[:6, 2], src.xy[:6, 2])
+    np.testing.assert_array_equal(seq.xy[6:, 3], src.xy[6:, 2])
+    assert np.isnan(seq.xy[6:, 2]).all() and (seq.state[6:, 2] == 0).all() and (seq.score[6:, 2] == 0).all()
+    assert np.isnan(seq.xy[:6, 3]).all() and (seq.state[:6, 3] == 0).all()
+
+
+def test_legacy_whole_video_track_edits_still_read(tmp_path):
+    v, a = synthetic_video_project(tmp_path / "v", frames=6)
+    db = tmp_path / "old.sqlite"
+    svc = build_service(v, a, db=db, run_checks=False, proxy=False)
+    # an edit as stores before per-frame ids wrote it: target t:<person>, whole video
+    svc.store.apply("t:1", 0, {"track": 2}, {"track": 7}, reviewer="old", op="track")
+    svc.store.close()
+    svc = build_service(v, a, db=db, run_checks=False, proxy=False)
+    c = TestClient(create_app(svc, TOKEN, export_dir=tmp_path / "out"), base_url="http://127.0.0.1")
+    assert all(_ids(c, f) == [1, 7] for f in range(6))
+    p = c.get("/api/frames/3/poses", headers=H).json()["people"][1]
+    assert p["track_version"] == 0
+    assert _ident(c, "swap_tracks", 3, 1, 0, reviewer="old", other=0, from_frame=3).status_code == 200
+    assert _ids(c, 2) == [1, 7] and _ids(c, 3) == [7, 1]
+    c.post("/api/undo", headers=H, json={"reviewer": "old"})  # undoes the swap
+    assert _ids(c, 3) == [1, 7]
+    r = c.post("/api/undo", headers=H, json={"reviewer": "old"})  # the legacy row: folded into ids, refused
+    assert r.status_code == 409 and "t:1" in r.json()["detail"]
+    assert _ids(c, 3) == [1, 7]
+    svc.store.close()
+    svc.project.close()
+
+
+def test_project_reports_seek_proxy_state(video, images, tmp_path):
+    c, svc, _ = video
+    s = c.get("/api/project", headers=H).json()["seek"]
+    assert s["state"] in ("building", "ready") and s["total"] == 8 and 0 <= s["done"] <= 8
+    assert svc.project.proxy.wait(60)
+    assert c.get("/api/project", headers=H).json()["seek"] == {"state": "ready", "done": 8, "total": 8}
+    ci, _, _ = images
+    assert ci.get("/api/project", headers=H).json()["seek"]["state"] == "off"
+    v, a = synthetic_video_project(tmp_path / "np", frames=4)
+    svc2 = build_service(v, a, run_checks=False, proxy=False)
+    c2 = TestClient(create_app(svc2, TOKEN), base_url="http://127.0.0.1")
+    assert c2.get("/api/project", headers=H).json()["seek"] == {"state": "off", "done": 0, "total": 4}
+    svc2.store.close()
+    svc2.project.close()

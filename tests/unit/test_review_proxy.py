@@ -172,6 +172,8 @@ def test_unwritable_proxy_folder_falls_back_to_the_original(tmp_path: Path) -> N
     assert b is not None and b.wait(30)
     assert b.state == "failed" and b.reader is None and "not-a-folder" in (b.error or "")
     c = TestClient(create_app(svc, TOKEN), base_url="http://127.0.0.1")
+    seek = c.get("/api/project", headers={"X-Posekit-Token": TOKEN}).json()["seek"]
+    assert seek["state"] == "failed" and "not-a-folder" in seek["error"] and seek["total"] == 12
     for i in (11, 2, 7):
         r = c.get(f"/api/frames/{i}/image", headers={"X-Posekit-Token": TOKEN})
         assert r.status_code == 200 and r.content[:2] == b"\xff\xd8"

@@ -306,6 +306,21 @@ class ReviewProject:
                                      on_ready=lambda _reader: video.release()).start()  # fmt: skip
         return self._proxy
 
+    def seek_status(self) -> dict[str, Any]:
+        """State of the seek proxy (JSON-ready): ``{"state": "off" | "building" | "ready" | "failed" | "stopped",
+        "done": frames encoded (ready: frames the proxy holds), "total": frames of the video}``, plus
+        ``"error"`` when failed. ``off``: an image project, or a video served without a proxy."""
+        b = self._proxy
+        if b is None:
+            return {"state": "off", "done": 0, "total": self.num_frames if self.kind == "video" else 0}
+        state = b.state
+        reader = b.reader
+        done = len(reader) if state == "ready" and reader is not None else int(b.frames_done)
+        out: dict[str, Any] = {"state": state, "done": done, "total": len(b.pts)}
+        if state == "failed":
+            out["error"] = b.error
+        return out
+
     def _video_rgb(self, frame: int) -> np.ndarray:
         """Frame ``frame`` as RGB: from the proxy when it is ready and holds the frame, else from the video."""
         assert self._video is not None

@@ -7,14 +7,17 @@ parameter (the printed URL), the ``X-Posekit-Token`` header, ``Authorization: Be
 
 API (all JSON unless noted; errors are ``{"detail": message}`` with a 4xx status):
 
-* ``GET /api/project``: kind, skeleton (keypoints, edges, flip pairs), frame count, size, fps.
+* ``GET /api/project``: kind, skeleton (keypoints, edges, flip pairs), frame count, size, fps, and
+  ``seek``, the seek proxy's progress: ``{"state": "off" | "building" | "ready" | "failed" | "stopped",
+  "done": n, "total": N}`` (see :meth:`~posekit.review.project.ReviewProject.seek_status`).
 * ``GET /api/frames``: per frame ``frame, time, file_name, image_id, people, risk, findings``.
 * ``GET /api/frames/{i}/image``: the frame as JPEG.
-* ``GET /api/frames/{i}/poses``: people with ``xy`` (pixels, null = missing), ``state``, ``track``,
-  ``score``, ``version``, ``track_version``.
+* ``GET /api/frames/{i}/poses``: people with ``xy`` (pixels, null = missing), ``state``, ``track`` (the
+  id in this frame), ``score``, ``version``, ``track_version`` (and ``track_from`` in a video).
 * ``GET /api/findings``, ``GET /api/queue``: QA findings with decisions; the review queue.
 * ``POST /api/edits``: one edit (see :meth:`~posekit.review.service.ReviewService.edit`); 409 with
-  ``current`` and ``version`` on a version conflict.
+  ``current`` and ``version`` on a version conflict, 409 with ``conflict`` (frame, person, track) when
+  a track id is already taken.
 * ``POST /api/findings/{i}/decision``: accept / dismiss / reopen a finding with a comment.
 * ``POST /api/undo``, ``POST /api/redo``: ``{"reviewer": name}``.
 * ``GET /api/edits``: the edit history.
@@ -188,7 +191,7 @@ def create_app(svc: ReviewService, token: str, *, export_dir: str | Path | None 
 
     @app.exception_handler(BadEdit)
     async def _bad(request: Request, exc: BadEdit) -> JSONResponse:
-        return _err(exc.status, str(exc))
+        return _err(exc.status, str(exc), **exc.extra)
 
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
@@ -222,7 +225,7 @@ def create_app(svc: ReviewService, token: str, *, export_dir: str | Path | None 
                 "frames": proj.num_frames, "people": proj.num_people, "width": proj.width, "height": proj.height,
                 "fps": proj.fps, "skeleton": {"name": sk.name, "keypoints": list(sk.keypoints),
                 "edges": [list(e) for e in sk.edges], "flip_pairs": [list(e) for e in sk.flip_pairs]},
-                "edits": svc.store.count(), "findings": len(svc.findings)}  # fmt: skip
+                "edits": svc.store.count(), "findings": len(svc.findings), "seek": proj.seek_status()}  # fmt: skip
 
     @app.get("/api/frames")
     async def frames():  # noqa: ANN201 (no annotation: FastAPI would validate the return value)

@@ -4,7 +4,15 @@ Each row of ``edits`` is one change of one *target*:
 
 * ``p:<frame>:<person>``: a person in a frame; ``before``/``after`` are JSON snapshots
   ``{"xy": [[x, y] | [null, null], ...] (pixels), "state": [int, ...], "track": int}``.
-* ``t:<person>``: the track id of an individual across a whole video; snapshots ``{"track": int}``.
+* ``ids``: the track ids of all person slots of a video, frame by frame; snapshots ``{"segments":
+  [[[from_frame, track_id], ...] per slot]}``: slot ``i`` has id ``track_id`` from ``from_frame`` until
+  the next segment's ``from_frame`` (the first segment starts at frame 0). One target for every slot,
+  so an identity swap of two slots is one row with one version check, and undo restores both; any
+  two identity edits of a video conflict unless the later one was based on the earlier one's result
+  (an id must name one slot per frame, which depends on every slot's ids).
+* ``t:<person>`` (legacy, written before per-frame ids; no longer written): the track id of a slot
+  across the whole video, snapshots ``{"track": int}``. Still read: such values are the starting
+  value of ``ids`` until ``ids`` has a row (which then holds them).
 * ``f:<finding index>``: the decision on a QA finding; snapshots ``{"status": "open" | "accepted" |
   "dismissed", "comment": str}``.
 
@@ -218,12 +226,14 @@ class EditStore:
         """The store lock (hold it to read a value and apply an edit atomically)."""
         return self._lock
 
-    def undo(self, reviewer: str, value_of: Any) -> EditRow:
+    def undo(self, reviewer: str, value_of: Any, check: Any = None) -> EditRow:
         """Undo ``reviewer``'s latest edit (or redo) that is not undone.
 
         Args:
             reviewer: who undoes.
             value_of: ``target → current value`` callable (for targets never edited).
+            check: optional callable given the row to undo before anything is stored; may raise
+                :class:`Conflict` to refuse.
 
         Raises:
             NothingToUndo: no such edit.
@@ -237,10 +247,13 @@ class EditStore:
             if r is None:
                 raise NothingToUndo(f"reviewer {reviewer!r} has nothing to undo")
             e = _row(r)
+            if check is not None:
+                check(e)
             return self._revert(e, "undo", e.before, reviewer, value_of)
 
-    def redo(self, reviewer: str, value_of: Any) -> EditRow:
-        """Redo ``reviewer``'s latest undo, unless the reviewer edited anything after it.
+    def redo(self, reviewer: str, value_of: Any, check: Any = None) -> EditRow:
+        """Redo ``reviewer``'s latest undo, unless the reviewer edited anything after it (``check``: as
+        for :meth:`undo`).
 
         Raises:
             NothingToUndo: nothing to redo.
@@ -259,6 +272,8 @@ class EditStore:
             ).fetchone()[0]
             if later:
                 raise NothingToUndo(f"reviewer {reviewer!r} edited after the last undo; nothing to redo")
+            if check is not None:
+                check(u)
             return self._revert(u, "redo", u.before, reviewer, value_of)
 
     def _revert(self, e: EditRow, kind: str, value: Any, reviewer: str, value_of: Any) -> EditRow:

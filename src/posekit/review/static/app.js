@@ -32,6 +32,8 @@
     const p = await api("GET", "/api/project");
     if (!p.ok) { status(p.data.detail || "cannot load project", "error"); return; }
     S.project = p.data;
+    if (p.data.kind !== "video") for (const el of document.querySelectorAll(".video-only")) el.style.display = "none";
+    if (showSeek(p.data.seek)) setTimeout(pollSeek, 2000);
     $("project-name").textContent = `${p.data.media} · ${p.data.annotations} · ${p.data.frames} frames · ${p.data.skeleton.name}`;
     const saved = localStorage.getItem("posekit-reviewer"); if (saved) $("reviewer").value = saved;
     S.frames = (await api("GET", "/api/frames")).data.frames;
@@ -41,6 +43,27 @@
     resize();
     await gotoFrame(0, true);
     fit();
+  }
+
+  // seek proxy progress: "fast seeking: building 40%" until it is ready (polled while building)
+  function showSeek(s) {
+    const el = $("seek-status");
+    el.title = "";
+    if (!s || s.state === "off" || s.state === "stopped") { el.textContent = ""; return false; }
+    if (s.state === "building") {
+      el.textContent = `fast seeking: building ${s.total ? Math.floor((100 * s.done) / s.total) : 0}%`;
+      el.title = "random jumps get fast once the seek proxy is built";
+      return true;
+    }
+    if (s.state === "ready") el.textContent = "fast seeking: ready" + (s.done < s.total ? ` (frames 1-${s.done})` : "");
+    else if (s.state === "failed") { el.textContent = "fast seeking: unavailable"; el.title = s.error || ""; }
+    return false;
+  }
+  async function pollSeek() {
+    try {
+      const r = await api("GET", "/api/project");
+      if (r.ok && showSeek(r.data.seek)) setTimeout(pollSeek, 2000);
+    } catch (e) { /* server gone: stop polling */ }
   }
 
   async function loadFindings() { S.findings = (await api("GET", "/api/findings")).data.findings; }
@@ -110,6 +133,13 @@
         ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x2, y2); ctx.stroke();
       }
       ctx.setLineDash([]);
+      let top = null;
+      p.xy.forEach((q, k) => { if (p.state[k] !== 0 && (top === null || q[1] < top[1])) top = q; });
+      if (top) {
+        const [lx, ly] = toScreen(top[0], top[1]);
+        ctx.font = "bold 12px sans-serif"; ctx.fillStyle = c; ctx.textAlign = "center";
+        ctx.fillText(p.track >= 0 ? `#${p.track}` : `p${p.person}`, lx, ly - 10); ctx.textAlign = "start";
+      }
       p.xy.forEach((q, k) => {
         if (p.state[k] === 0) return;
         const [x, y] = toScreen(q[0], q[1]);
@@ -151,10 +181,21 @@
     const sel = S.people.find((p) => p.person === S.sel.person);
     const names = S.project.skeleton.keypoints;
     $("selection").textContent = sel
-      ? `person ${sel.person} · track ${sel.track} · v${sel.version}` +
+      ? `person ${sel.person} · track ${sel.track}` + (sel.track_from ? ` (since frame ${sel.track_from + 1})` : "") +
+        ` · v${sel.version}` +
         (S.sel.kp !== null ? ` · ${names[S.sel.kp]} (${STATE_NAMES[sel.state[S.sel.kp]]})` : " · click a keypoint")
       : "nothing selected";
     if (sel) $("track-input").value = sel.track;
+    const so = $("swap-other"), prev = so.value;
+    so.innerHTML = "";
+    for (const p of S.people) {
+      if (p.person === S.sel.person) continue;
+      const o = document.createElement("option");
+      o.value = String(p.person); o.textContent = `person ${p.person} · track ${p.track}`;
+      so.appendChild(o);
+    }
+    if ([...so.options].some((o) => o.value === prev)) so.value = prev;
+    $("btn-swap-ids").disabled = !sel || !so.options.length;
     const ul = $("people"); ul.innerHTML = "";
     for (const p of S.people) {
       const li = document.createElement("li");
@@ -197,18 +238,26 @@
   async function sendEdit(body) {
     const sel = S.people.find((p) => p.person === body.person);
     if (!sel) return false;
-    const isVideoTrack = body.op === "track" && S.project.kind === "video";
+    // identity edits of a video (track ids of every person, frame by frame) carry the ids' version
+    const identity = (body.op === "track" && S.project.kind === "video") || body.op === "swap_tracks";
     const r = await api("POST", "/api/edits", Object.assign({ reviewer: reviewer(), frame: S.frame,
-      version: isVideoTrack ? sel.track_version : sel.version }, body));
+      version: identity ? sel.track_version : sel.version }, body));
     if (r.ok) {
-      const i = S.people.findIndex((p) => p.person === body.person);
-      S.people[i] = r.data.person;
+      if (identity) await reloadPoses();  // other people's ids and versions changed too
+      else {
+        const i = S.people.findIndex((p) => p.person === body.person);
+        S.people[i] = r.data.person;
+        draw(); renderSide();
+      }
       status(`saved edit #${r.data.edit}`, "ok");
-      draw(); renderSide();
       return true;
     }
-    status(`${r.status}: ${r.data.detail}` + (r.status === 409 ? " (reloaded the current value)" : ""), "error");
+    const c = r.data.conflict;
+    if (c) status(`409: track ${c.track} is person ${c.person}'s in frame ${c.frame + 1}; ` +
+                  `use "Swap identity with" person ${c.person} to exchange their identities`, "error");
+    else status(`${r.status}: ${r.data.detail}` + (r.status === 409 ? " (reloaded the current value)" : ""), "error");
     await reloadPoses();
+    if (c && [...$("swap-other").options].some((o) => o.value === String(c.person))) $("swap-other").value = String(c.person);
     return false;
   }
   function setState(name) {
@@ -219,7 +268,17 @@
   function setTrack() {
     const t = parseInt($("track-input").value, 10);
     if (S.sel.person === null || Number.isNaN(t)) { status("select a person and type a track id", "error"); return; }
-    return sendEdit({ op: "track", person: S.sel.person, track: t });
+    const body = { op: "track", person: S.sel.person, track: t };
+    if (S.project.kind === "video" && $("track-scope").value === "from") body.from_frame = S.frame;
+    return sendEdit(body);
+  }
+  function swapIdentity() {
+    if (S.project.kind !== "video") { status("identity swaps apply to videos", "error"); return; }
+    const other = parseInt($("swap-other").value, 10);
+    if (S.sel.person === null || Number.isNaN(other)) { status("select a person, then the person to swap identities with", "error"); return; }
+    const body = { op: "swap_tracks", person: S.sel.person, other };
+    if ($("track-scope").value === "from") body.from_frame = S.frame;
+    return sendEdit(body);
   }
   async function decide(f, statusName, comment) {
     const r = await api("POST", `/api/findings/${f.index}/decision`, { reviewer: reviewer(), status: statusName, comment, version: f.version });
@@ -312,7 +371,7 @@
 
   // ---- keys & buttons ------------------------------------------------------------------------
   document.addEventListener("keydown", (e) => {
-    if (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA") return;
+    if (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA" || e.target.tagName === "SELECT") return;
     const k = e.key;
     if ((e.ctrlKey || e.metaKey) && k.toLowerCase() === "z") { e.preventDefault(); undoRedo(e.shiftKey ? "redo" : "undo"); return; }
     if ((e.ctrlKey || e.metaKey) && k.toLowerCase() === "y") { e.preventDefault(); undoRedo("redo"); return; }
@@ -321,7 +380,7 @@
       ArrowRight: () => gotoFrame(S.frame + 1), ArrowLeft: () => gotoFrame(S.frame - 1),
       n: () => nextFlag(1), p: () => nextFlag(-1), PageDown: () => nextFlag(1), PageUp: () => nextFlag(-1),
       " ": play, v: () => setState("visible"), o: () => setState("occluded"), m: () => setState("missing"),
-      s: swap, f: fit, Home: () => gotoFrame(0), End: () => gotoFrame(S.project.frames - 1),
+      s: swap, i: swapIdentity, f: fit, Home: () => gotoFrame(0), End: () => gotoFrame(S.project.frames - 1),
       Tab: () => {
         if (!S.people.length) return;
         const i = S.people.findIndex((p) => p.person === S.sel.person);
@@ -342,6 +401,7 @@
   $("btn-missing").onclick = () => setState("missing");
   $("btn-swap").onclick = swap;
   $("btn-track").onclick = setTrack;
+  $("btn-swap-ids").onclick = swapIdentity;
   $("btn-undo").onclick = () => undoRedo("undo");
   $("btn-redo").onclick = () => undoRedo("redo");
   $("btn-export").onclick = doExport;
