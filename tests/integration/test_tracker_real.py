@@ -140,3 +140,21 @@ def test_tracker_cost_on_real_frames(frames: list[PoseFrame]) -> None:
         tracker.update(f)
         dt.append(_time.perf_counter() - t0)
     assert 1e3 * float(np.median(dt)) < 1.0
+
+
+def test_default_stabilisation_keeps_the_models_left_and_right(frames: list[PoseFrame]) -> None:
+    """On the Sports2D demo the model's labels are anatomically consistent (no arm crossing its torso);
+    the default offline stabilisation must keep them so. (The opt-in swap fixer turned 0 into 134
+    ``left_right.crossing`` findings here — why it is off by default.)"""
+    from posekit.qa import run_qa
+    from posekit.track import stabilize
+
+    seq = track_sequence(PoseSequence.from_frames(frames))
+
+    def count(s: PoseSequence, rule: str) -> int:
+        return sum(f.rule == rule for f in run_qa(s).findings)
+
+    out = stabilize(seq)
+    assert count(seq, "left_right.crossing") == 0
+    assert count(out, "left_right.crossing") == 0
+    assert count(out, "joint_limits.hyperextension") <= count(seq, "joint_limits.hyperextension") + 2

@@ -3,7 +3,13 @@
 Offline, :func:`stabilize` chains the stages in this order, each recorded in the sequence's provenance:
 
 1. :func:`~posekit.track.anatomy.fix_swaps` — undo left/right swaps (before anything smooths across
-   them);
+   them). **Off by default**: on 12 real videos (11 UP-Fall clips and the Sports2D demo, estimated and
+   tracked by posekit) it relabelled well-labelled stretches — QA's anatomical rules went from 0 to 183
+   ``left_right.crossing`` and from 33 to 250 ``joint_limits.hyperextension`` findings (while
+   ``left_right.temporal`` went from 16 to 6). The cause: a model output that morphs into its mirror
+   over an intermediate frame is followed as motion, the following return to the right labels is taken
+   for a swap, and the decision then sticks until the next change. It stays available
+   (``fix_swaps=True``, ``posekit stabilize --swaps``) for data with abrupt injected swaps, which it undoes;
 2. :func:`~posekit.track.anatomy.fix_bends` — undo knee/elbow bend reversals;
 3. :func:`~posekit.track.filters.smooth` — the chosen filter (image and world coordinates);
 4. :func:`~posekit.track.occlusion.fill_gaps` — bridge short gaps (``INTERPOLATED``);
@@ -62,7 +68,7 @@ def stabilize(
     window: float | None = None,
     kalman_model: str = "velocity",
     bone_lengths: bool = True,
-    fix_swaps: bool = True,
+    fix_swaps: bool = False,
     fix_bends: bool = True,
     fill_gaps: bool = True,
     max_gap: float = DEFAULT_MAX_GAP,
@@ -80,7 +86,8 @@ def stabilize(
         window: seconds, Savitzky–Golay window (default :data:`DEFAULT_SAVGOL_WINDOW`).
         kalman_model: ``"velocity"`` or ``"acceleration"``.
         bone_lengths: enforce per-track bone lengths.
-        fix_swaps: undo left/right swaps.
+        fix_swaps: undo left/right swaps (off by default: it mislabels real footage, see the module
+            docstring).
         fix_bends: undo knee/elbow bend reversals.
         fill_gaps: interpolate gaps up to ``max_gap``.
         max_gap: seconds; the longest gap filters carry state across and gap filling bridges.
