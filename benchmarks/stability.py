@@ -24,7 +24,8 @@ Measures (per main person: the longest track; on the standing video the person w
 
 posekit rows: ``raw`` (estimator + tracker), ``online`` (:class:`OnlineStabilizer`, One Euro, what live
 use gets), ``offline one-euro`` / ``offline butterworth 6 Hz`` / ``offline kalman 6 Hz`` /
-``offline savgol 0.3 s`` (:func:`stabilize`: swaps, bends, filter, bone lengths, gap filling).
+``offline savgol 0.3 s`` (:func:`stabilize` defaults: bends, filter, gap filling, bone lengths; swap
+fixing is opt-in).
 Also the Penn Action ground truth (16 clips) with Gaussian noise of 1 % and 2 % of the person's size:
 the reduction of the RMS error per filter.
 """
@@ -366,7 +367,7 @@ def main() -> None:
         "method's raw output. Lag: cross-correlation of the velocity of the most moving keypoint, filtered "
         "against raw (offline rows: the filter alone). Bone CV: median over 12 limb/torso bones of std/mean "
         "over the track. Online = `OnlineStabilizer` (One Euro, occlusion prediction, running world bone "
-        "lengths); offline = `stabilize()` (swaps, bends, filter, bone lengths, gap filling).",
+        "lengths); offline = `stabilize()` defaults (bends, filter, gap filling, bone lengths; swap fixing is opt-in).",
         "",
         table,
         "",

@@ -54,7 +54,8 @@ def stabilize_command(
     window: Optional[float] = typer.Option(None, "--window", help="savgol: window in seconds [0.3]."),
     max_gap: float = typer.Option(0.5, "--max-gap", help="Longest gap in seconds that is bridged [0.5]."),
     bones: bool = typer.Option(True, "--bones/--no-bones", help="Enforce per-track bone lengths."),
-    swaps: bool = typer.Option(False, "--swaps/--no-swaps", help="Undo left/right swaps (off: it mislabels real footage; see docs)."),
+    swaps: bool = typer.Option(
+        False, "--swaps/--no-swaps", help="Undo left/right swaps (off by default: it mislabels real footage)."),
     bends: bool = typer.Option(True, "--bends/--no-bends", help="Undo knee/elbow bend reversals."),
     fill: bool = typer.Option(True, "--fill/--no-fill", help="Interpolate gaps up to --max-gap (INTERPOLATED)."),
     gap_method: str = typer.Option("linear", "--gap-method", help="Gap filling: linear or cubic."),
