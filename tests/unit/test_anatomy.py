@@ -138,6 +138,41 @@ def test_injected_left_right_swaps_are_corrected(noise: float) -> None:
     np.testing.assert_array_equal(fix_swaps(start).xy, seq.xy)
 
 
+def test_mirror_reached_through_a_midway_frame_is_undone_and_the_rest_kept() -> None:
+    """The model morphs into its mirror over one frame (every left/right pair drawn together), stays
+    mirrored 5 frames and snaps back: those 5 frames are relabelled, nothing else (Sports2D frames 67-72).
+    Before the midway frame was kept out of the motion history, the morph was followed as motion, the
+    snap back taken for the swap and the rest of the track relabelled."""
+    seq, _, _ = walker_seq(90, noise_px=0.5, seed=5, yaw=0.3)  # facing the camera: the sides are apart
+    everything = [n for n in COCO17.keypoints if n != "nose"]
+    bad = _swap_frames(seq, slice(41, 46), everything)
+    flip = COCO17.flip_index
+    idx = np.asarray([C[n] for n in everything])
+    mid = 0.5 * (seq.xy[40, 0, idx] + seq.xy[40, 0, flip[idx]])  # midway: each pair at its midpoint
+    bad.xy[40, 0, idx] = mid + 0.02 * (seq.xy[40, 0, idx] - mid)
+    out = fix_swaps(bad)
+    changed = np.flatnonzero(np.any(out.xy != bad.xy, axis=(1, 2, 3)))
+    assert changed.tolist() == [41, 42, 43, 44, 45]
+    np.testing.assert_array_equal(out.xy[41:46], seq.xy[41:46])
+
+
+def test_limb_relabel_that_would_cross_the_torso_is_dropped() -> None:
+    """With the anatomical check off (max_cross huge) a wrong arm relabelling may stand; with it, a run
+    whose relabelling attaches each elbow to the opposite shoulder is refused (the model's labels kept)."""
+    from posekit.track.anatomy import _anatomy_veto, _anchor_links
+
+    seq, _, _ = walker_seq(30, noise_px=0.0, seed=1, yaw=0.3)
+    links = _anchor_links(COCO17)["pairs"]
+    arms = np.asarray([C[n] for n in ("left_elbow", "right_elbow", "left_wrist", "right_wrist")])
+    assert {(COCO17.keypoints[a], COCO17.keypoints[x]) for a, _, x, _ in links} == {
+        ("left_elbow", "left_shoulder"), ("left_knee", "left_hip")}
+    sw = np.zeros(30, bool)
+    sw[10:15] = True
+    scale = np.full(30, 150.0)
+    assert not _anatomy_veto(sw, seq.xy[:, 0], arms, links, scale, 0.05).any()
+    assert _anatomy_veto(sw, seq.xy[:, 0], arms, links, scale, 10.0)[10:15].all()
+
+
 def test_no_swap_is_invented_for_clean_walking() -> None:
     """Legs cross in the image as the walker turned sideways swings them: nothing to correct."""
     seq, _, _ = walker_seq(150, noise_px=1.0, seed=4, yaw=1.5)

@@ -21,8 +21,13 @@ Three offline corrections of a :class:`~posekit.poses.PoseSequence`, each per in
   by comparing, frame after frame, the keypoints as labelled and as swapped (``skeleton.flip_index``)
   against the prediction from the track's corrected history; the assignment that fits clearly better
   wins. Groups of keypoints are tested separately (each limb, the torso, the head), because detectors
-  often swap one limb only. Finally, per group, if more than half of the track ended up relabelled the
-  complementary labelling is taken (the track most likely started swapped).
+  often swap one limb only; the torso (shoulders and hips) is decided first. A frame in which a group's
+  left and right sides suddenly draw together (the model midway between a labelling and its mirror)
+  stays out of the motion history, so the mirror that follows is seen as a swap rather than followed as
+  motion. Per group, if more than half of the track ended up relabelled the complementary labelling is
+  taken (the track most likely started swapped). Last, a limb's relabelled run is dropped when it
+  attaches the limb to the opposite shoulder or hip clearly more than the model's labels did.
+  Opt-in in :func:`~posekit.track.stabilize.stabilize` (see there for its effect on real footage).
 
 The keypoint states are kept (a correction is not a measurement); each step is logged in provenance.
 """
@@ -592,7 +597,7 @@ def fix_bends(
 # ---------------------------------------------------------------------------------------------------
 def _swap_decisions(time: np.ndarray, xy: np.ndarray, w: np.ndarray, group: np.ndarray, flip: np.ndarray,
                     scale: np.ndarray, ratio: float, min_shift: float, max_gap: float,
-                    min_separation: float) -> np.ndarray:  # fmt: skip
+                    min_separation: float, collapse: float = 0.5) -> np.ndarray:  # fmt: skip
     """Frames ``(T,)`` bool where group ``group`` of one track should be relabelled (swapped)."""
     t_n = len(time)
     swapped = np.zeros(t_n, bool)
@@ -600,6 +605,7 @@ def _swap_decisions(time: np.ndarray, xy: np.ndarray, w: np.ndarray, group: np.n
     hist_t: list[float] = []
     hist_p: list[np.ndarray] = []
     state = False  # the current decision: relabel this group or not (kept while the evidence is unclear)
+    prev_sep = math.nan  # mean left-right distance of the group's pairs in the previous frame, pixels
     for k in range(t_n):
         g_w = w[k, group]
         if not np.any(g_w > 0):
@@ -634,6 +640,15 @@ def _swap_decisions(time: np.ndarray, xy: np.ndarray, w: np.ndarray, group: np.n
                 if c_other < ratio * c_keep and gain > min_shift * scale[k]:
                     state = not state
         swapped[k] = state
+        both = (w[k, group] > 0) & (w[k, fg] > 0) & np.isfinite(cur[group]).all(-1) & np.isfinite(cur[fg]).all(-1)
+        sep = float(np.mean(np.linalg.norm(cur[group][both] - cur[fg][both], axis=-1))) if both.any() else math.nan
+        dip = sep < collapse * prev_sep
+        prev_sep = sep if math.isfinite(sep) else prev_sep
+        if dip:
+            # Left and right sides drew together from one frame to the next: the model midway between a
+            # labelling and its mirror, not motion (a person turning closes them over several frames).
+            # Kept out of the history, so the mirror that follows is seen as a swap.
+            continue
         corrected = cur[fg] if swapped[k] else cur[group]
         full = np.full_like(cur, np.nan)
         full[group] = corrected
@@ -656,6 +671,7 @@ def fix_swaps(
     min_separation: float = 0.1,
     max_gap: float = DEFAULT_MAX_GAP,
     full_score: float = FULL_SCORE,
+    max_cross: float = 0.05,
     log: bool = True,
 ) -> PoseSequence:
     """Detect and undo left/right swaps over time. See the module docstring.
@@ -678,6 +694,9 @@ def fix_swaps(
             fraction of the person's scale (coinciding sides, e.g. legs in a side view, carry no evidence).
         max_gap: seconds of history the prediction may bridge.
         full_score: keypoint score from which a measurement counts fully.
+        max_cross: a limb's relabelling over a run of frames is kept only if it does not attach the limb
+            to the opposite shoulder/hip more than this (fraction of the person's scale per joint and
+            frame, on average) than the model's labels did; the torso is decided first.
         log: record the step in the provenance.
 
     Returns:
@@ -692,9 +711,13 @@ def fix_swaps(
     present = seq.state != KeypointState.MISSING
     w = confidence_weights(seq.state, seq.score, full_score=full_score)
     scale = person_scale(seq.xy, present)
+    links = _anchor_links(seq.skeleton)
     total = 0
-    per_group: list[int] = []
-    for gi, group in enumerate(groups):
+    per_group = [0] * len(groups)
+    # the torso (the anchors) first, so that each limb is judged against its corrected shoulders or hips
+    order = sorted(range(len(groups)), key=lambda g: -sum(int(j) in links["anchors"] for j in groups[g]))
+    for gi in order:
+        group = groups[gi]
         n_g = 0
         for i in range(seq.num_individuals):
             if not present[:, i][:, group].any():
@@ -705,10 +728,11 @@ def fix_swaps(
             seen = present[:, i][:, group].any(-1)
             if seen.any() and sw[seen].mean() > 0.5:
                 sw = seen & ~sw  # the track most likely started swapped
+            sw = _anatomy_veto(sw, out.xy[:, i], group, links["pairs"], scale[:, i], max_cross)
             if sw.any():
                 _swap(out, sw, i, group, flip)
                 n_g += int(sw.sum())
-        per_group.append(n_g)
+        per_group[gi] = n_g
         total += n_g
     if total:
         from posekit.poses import _boxes_from_xy
@@ -718,8 +742,62 @@ def fix_swaps(
     if log:
         out.log_step(
             "anatomy.fix_swaps", ratio=ratio, min_shift=min_shift, min_separation=min_separation, max_gap=max_gap,
+            max_cross=max_cross,
             groups=[g.tolist() for g in groups], swapped_frames=per_group,
         )  # fmt: skip
+    return out
+
+
+def _anchor_links(skeleton: Skeleton) -> dict[str, object]:
+    """The anchors (left/right keypoints joined to their partner: shoulders, hips, eyes…) and the
+    ``(joint_left, joint_right, anchor_left, anchor_right)`` index tuples of limb keypoints attached to a
+    body anchor by a bone (elbow–shoulder, knee–hip; not ear–shoulder)."""
+    pairs = [tuple(p) for p in skeleton.flip_pairs]
+    partner = {a: b for a, b in pairs} | {b: a for a, b in pairs}
+    edges = {frozenset(e) for e in skeleton.edges}
+    anchors = {a for a in partner if frozenset((a, partner[a])) in edges}
+    names = skeleton.keypoints
+    out = []
+    for a, b in pairs:
+        if a in anchors or any(h in names[a] for h in _HEAD):
+            continue
+        for x in anchors:
+            if x in (p for p, _ in pairs) and frozenset((a, x)) in edges and not any(h in names[x] for h in _HEAD):
+                out.append((a, b, x, partner[x]))
+    return {"anchors": anchors, "pairs": out}
+
+
+def _anatomy_veto(sw: np.ndarray, xy: np.ndarray, group: np.ndarray, links: list[tuple[int, int, int, int]],
+                  scale: np.ndarray, max_cross: float) -> np.ndarray:  # fmt: skip
+    """Drop the runs of ``sw`` in which relabelling ``group`` attaches its joints to the opposite
+    anchors (e.g. each elbow nearer the other shoulder) clearly more than the labels as given.
+
+    Args:
+        sw: ``(T,)`` frames to relabel.
+        xy: ``(T, K, 2)`` one individual's positions (anchors already corrected), pixels.
+        group: the group's keypoints.
+        links: ``(joint_left, joint_right, anchor_left, anchor_right)`` tuples (see :func:`_anchor_links`).
+        scale: ``(T,)`` the person's scale, pixels.
+        max_cross: allowed mean excess, fraction of the scale per link and frame.
+    """
+    mine = [lk for lk in links if lk[0] in set(group.tolist())]
+    if not mine or not sw.any():
+        return sw
+    out = sw.copy()
+    k = np.flatnonzero(np.diff(np.concatenate([[0], sw.astype(np.int8), [0]])))
+    for start, stop in zip(k[::2], k[1::2]):
+        excess, n = 0.0, 0
+        for t in range(start, stop):
+            for jl, jr, al, ar in mine:
+                p = xy[t, [jl, jr, al, ar]]
+                if not np.isfinite(p).all() or not scale[t] > 0:
+                    continue
+                as_given = np.linalg.norm(p[0] - p[2]) + np.linalg.norm(p[1] - p[3])
+                relabelled = np.linalg.norm(p[1] - p[2]) + np.linalg.norm(p[0] - p[3])
+                excess += (relabelled - as_given) / scale[t]
+                n += 1
+        if n and excess / n > max_cross:
+            out[start:stop] = False
     return out
 
 
