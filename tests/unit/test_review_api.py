@@ -666,12 +666,14 @@ def test_project_reports_seek_proxy_state(video, images, tmp_path):
     s = c.get("/api/project", headers=H).json()["seek"]
     assert s["state"] in ("building", "ready") and s["total"] == 8 and 0 <= s["done"] <= 8
     assert svc.project.proxy.wait(60)
-    assert c.get("/api/project", headers=H).json()["seek"] == {"state": "ready", "done": 8, "total": 8}
+    assert c.get("/api/project", headers=H).json()["seek"] == {"state": "ready", "done": 8, "total": 8,
+                                                                "segments_done": 1, "segments_total": 1}
     ci, _, _ = images
     assert ci.get("/api/project", headers=H).json()["seek"]["state"] == "off"
     v, a = synthetic_video_project(tmp_path / "np", frames=4)
     svc2 = build_service(v, a, run_checks=False, proxy=False)
     c2 = TestClient(create_app(svc2, TOKEN), base_url="http://127.0.0.1")
-    assert c2.get("/api/project", headers=H).json()["seek"] == {"state": "off", "done": 0, "total": 4}
+    assert c2.get("/api/project", headers=H).json()["seek"] == {"state": "off", "done": 0, "total": 4,
+                                                                 "segments_done": 0, "segments_total": 0}
     svc2.store.close()
     svc2.project.close()

@@ -9,9 +9,10 @@ Two kinds of project:
 
 Frames are decoded on demand and JPEG-encoded; the JPEG bytes of recently shown frames are kept in a
 small LRU cache. A video project can build a seek proxy in the background
-(:meth:`ReviewProject.start_proxy`, see :mod:`posekit.review.proxy`): once it is complete, frames come
-from it, so a random jump decodes at most :data:`~posekit.review.proxy.PROXY_GOP` frames instead of up
-to a whole key-frame interval. Image paths named by a COCO file are resolved inside the image folder
+(:meth:`ReviewProject.start_proxy`, see :mod:`posekit.review.proxy`), segment by segment, the segment
+of the latest requested frame first: a frame in a finished segment comes from it, so a random jump
+decodes at most :data:`~posekit.review.proxy.PROXY_GOP` frames instead of up to a whole key-frame
+interval. Image paths named by a COCO file are resolved inside the image folder
 only (a ``file_name`` that escapes it is refused).
 
 Arrays: ``xy (T, I, K, 2)`` pixels (NaN where MISSING), ``state (T, I, K)`` uint8
@@ -34,7 +35,7 @@ from posekit.errors import InputError
 from posekit.poses import PoseFrame, PoseSequence
 from posekit.skeletons import Skeleton
 
-from .proxy import PROXY_GOP, Activity, ProxyBuild
+from .proxy import PROXY_GOP, SEGMENT_FRAMES, Activity, ProxyBuild
 
 __all__ = ["ReviewProject", "open_project", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
 
@@ -96,9 +97,11 @@ class _VideoFrames:
             as a seek proxy's key-frame interval).
         reach: frames the open decoder steps forward to reach a later frame before a seek is cheaper
             (about the key-frame interval, when it is short).
+        probe: decode frame 0 to learn the display size (rotation applied); ``False``: take the coded
+            size (a proxy segment, stored upright) and keep the container opened to list the frames.
     """
 
-    def __init__(self, path: Path, thread_type: str = "AUTO", reach: int = 30) -> None:
+    def __init__(self, path: Path, thread_type: str = "AUTO", reach: int = 30, probe: bool = True) -> None:
         import av
 
         self.path = path
@@ -112,8 +115,13 @@ class _VideoFrames:
             if not c.streams.video:
                 raise InputError(path, "holds no video stream")
             s = c.streams.video[0]
+            size = int(s.codec_context.height), int(s.codec_context.width)
+            rate, tb = s.average_rate, s.time_base
             pts = sorted(p.pts for p in c.demux(s) if p.pts is not None and p.size > 0)
-        finally:
+        except BaseException:
+            c.close()
+            raise
+        if probe or not pts:
             c.close()
         if not pts:
             raise InputError(path, "holds no video frames")
@@ -125,12 +133,15 @@ class _VideoFrames:
         self._c: Any = None
         self._it: Any = None
         self._last = -10**9  # index of the last frame decoded by the open iterator
-        self._open()
-        first = self.rgb(0)  # display orientation (rotation metadata applied, as VideoReader does)
-        self.height, self.width = int(first.shape[0]), int(first.shape[1])
-        rate = self._s.average_rate
+        self.height, self.width = size
+        if probe:
+            self._open()
+            first = self.rgb(0)  # display orientation (rotation metadata applied, as VideoReader does)
+            self.height, self.width = int(first.shape[0]), int(first.shape[1])
+        else:  # keep the demuxed container (opening one costs about 10 ms at 1080p): the first rgb() seeks
+            self._c, self._s = c, c.streams.video[0]
+            self._s.thread_type = thread_type
         self.fps = float(rate) if rate else None
-        tb = self._s.time_base
         self.times = [float((p - pts[0]) * tb) for p in pts]
 
     def _open(self) -> None:
@@ -226,9 +237,10 @@ class _VideoFrames:
 
 
 def _open_proxy(path: Path) -> _VideoFrames:
-    """Random access to a seek proxy: no frame threads (a jump decodes a few frames; frame threads would
-    add latency and keep decoding ahead) and a seek as soon as it is cheaper than stepping forward."""
-    return _VideoFrames(path, thread_type="NONE", reach=PROXY_GOP)
+    """Random access to a seek proxy segment: no frame threads (a jump decodes a few frames; frame threads
+    would add latency and keep decoding ahead), a seek as soon as it is cheaper than stepping forward, and
+    no probe decode on opening (a segment is opened on the first jump into it)."""
+    return _VideoFrames(path, thread_type="NONE", reach=PROXY_GOP, probe=False)
 
 
 @dataclass
@@ -275,6 +287,7 @@ class ReviewProject:
     _pending: Any = None
     _cache: _JpegCache | None = None
     _activity: Activity = field(default_factory=Activity)
+    _queue_frames: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._cache = _JpegCache(self.cache_size)
@@ -284,18 +297,23 @@ class ReviewProject:
         """The seek proxy build (video projects after :meth:`start_proxy`), else ``None``."""
         return self._proxy
 
-    def start_proxy(self, folder: str | Path | None = None) -> ProxyBuild | None:
+    def start_proxy(self, folder: str | Path | None = None, *,
+                    segment_frames: int = SEGMENT_FRAMES) -> ProxyBuild | None:  # fmt: skip
         """Start building the seek proxy in a background thread (video projects; once per project).
 
-        Until it is complete, and for frames past a break in a damaged video, frames come from the
-        original; if the build fails (unwritable folder, full disk, encoder error) they always do.
+        The segment of the latest :meth:`jpeg` request is built first, then its neighbours, then the
+        segments of the frames given to :meth:`warm` (the review queue), then the rest. Frames of
+        unfinished segments, and frames past a break in a damaged video, come from the original; if the
+        build fails (unwritable folder, full disk, encoder error) the segments not finished by then do.
 
         Args:
             folder: where the proxy is kept and reused next time (created if needed; an unwritable one
                 means no proxy); ``None``: a temporary folder removed by :meth:`close`.
+            segment_frames: frames per proxy segment (a multiple of :data:`~posekit.review.proxy.PROXY_GOP`).
 
         Returns:
-            The build (``state``, ``frames_done``, ``error``), or ``None`` for an image project.
+            The build (``state``, ``frames_done``, ``segments_done``, ``error``), or ``None`` for an image
+            project.
         """
         if self.kind != "video" or self._video is None:
             return None
@@ -303,30 +321,34 @@ class ReviewProject:
             video = self._video
             self._proxy = ProxyBuild(video.path, video.pts, None if folder is None else Path(folder),
                                      open_reader=_open_proxy, pause=self._activity.wait_idle,
-                                     on_ready=lambda _reader: video.release()).start()  # fmt: skip
+                                     on_ready=lambda _reader: video.release(), queue=self._queue_frames,
+                                     segment_frames=segment_frames).start()  # fmt: skip
         return self._proxy
 
     def seek_status(self) -> dict[str, Any]:
         """State of the seek proxy (JSON-ready): ``{"state": "off" | "building" | "ready" | "failed" | "stopped",
-        "done": frames encoded (ready: frames the proxy holds), "total": frames of the video}``, plus
-        ``"error"`` when failed. ``off``: an image project, or a video served without a proxy."""
+        "done": frames in finished segments, "total": frames of the video, "segments_done": finished
+        segments, "segments_total": segments}``, plus ``"error"`` when failed. ``off``: an image project, or
+        a video served without a proxy. ``ready``: every segment finished (``done < total`` when a damaged
+        video's frames past a break come from the original)."""
         b = self._proxy
         if b is None:
-            return {"state": "off", "done": 0, "total": self.num_frames if self.kind == "video" else 0}
+            total = self.num_frames if self.kind == "video" else 0
+            return {"state": "off", "done": 0, "total": total, "segments_done": 0, "segments_total": 0}
         state = b.state
-        reader = b.reader
-        done = len(reader) if state == "ready" and reader is not None else int(b.frames_done)
-        out: dict[str, Any] = {"state": state, "done": done, "total": len(b.pts)}
+        out: dict[str, Any] = {"state": state, "done": b.frames_done, "total": len(b.pts),
+                               "segments_done": b.segments_done, "segments_total": b.num_segments}  # fmt: skip
         if state == "failed":
             out["error"] = b.error
         return out
 
     def _video_rgb(self, frame: int) -> np.ndarray:
-        """Frame ``frame`` as RGB: from the proxy when it is ready and holds the frame, else from the video."""
+        """Frame ``frame`` as RGB: from the proxy when a finished segment holds it, else from the video."""
         assert self._video is not None
-        reader = self._proxy.reader if self._proxy is not None else None
-        if reader is not None and frame < len(reader):
-            return reader.rgb(frame)
+        if self._proxy is not None:
+            img = self._proxy.reader.rgb(frame)
+            if img is not None:
+                return img
         return self._video.rgb(frame)
 
     def _video_jpeg(self, frame: int, quality: int, urgent: bool = True) -> bytes:
@@ -374,8 +396,12 @@ class ReviewProject:
         assert self._cache is not None
         hit = self._cache.get(frame)
         if hit is not None:
+            if self._proxy is not None:
+                self._proxy.request(frame)
             return hit
         if self.kind == "video":
+            if self._proxy is not None:
+                self._proxy.request(frame)
             data = self._video_jpeg(frame, quality)
             self._cache.put(frame, data)
             self._prefetch(frame + 1, quality)
@@ -397,10 +423,16 @@ class ReviewProject:
         return data
 
     def warm(self, frames: list[int], quality: int = 85) -> None:
-        """Decode and encode ``frames`` (e.g. the top of the review queue) in the background, in frame
-        order, up to half the cache, so jumping to them costs only the fetch (the proxy build does not wait
-        for this)."""
-        if self.kind != "video" or not self.prefetch:
+        """Decode and encode ``frames`` (e.g. the top of the review queue, most urgent first) in the
+        background, in frame order, up to half the cache, so jumping to them costs only the fetch (the proxy
+        build does not wait for this); their proxy segments are built right after those around the latest
+        request."""
+        if self.kind != "video":
+            return
+        self._queue_frames = [int(f) for f in frames if 0 <= int(f) < self.num_frames]
+        if self._proxy is not None:
+            self._proxy.set_queue(self._queue_frames)
+        if not self.prefetch:
             return
         want = sorted({int(f) for f in frames if 0 <= int(f) < self.num_frames})[: max(1, self.cache_size // 2)]
         if not want:

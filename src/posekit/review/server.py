@@ -9,7 +9,8 @@ API (all JSON unless noted; errors are ``{"detail": message}`` with a 4xx status
 
 * ``GET /api/project``: kind, skeleton (keypoints, edges, flip pairs), frame count, size, fps, and
   ``seek``, the seek proxy's progress: ``{"state": "off" | "building" | "ready" | "failed" | "stopped",
-  "done": n, "total": N}`` (see :meth:`~posekit.review.project.ReviewProject.seek_status`).
+  "done": n, "total": N, "segments_done": k, "segments_total": S}`` (see
+  :meth:`~posekit.review.project.ReviewProject.seek_status`).
 * ``GET /api/frames``: per frame ``frame, time, file_name, image_id, people, risk, findings``.
 * ``GET /api/frames/{i}/image``: the frame as JPEG.
 * ``GET /api/frames/{i}/poses``: people with ``xy`` (pixels, null = missing), ``state``, ``track`` (the
@@ -94,8 +95,8 @@ def build_service(path: str | Path, annotations: str | Path | None = None, *, db
         annotations: poses file (see :func:`~posekit.review.project.open_project`).
         db: the edit store; default ``<annotations>.review.sqlite``.
         run_checks: run the QA rules to get findings and the review queue.
-        proxy: build the seek proxy of a video in the background (fast random jumps once it is
-            complete; see :mod:`posekit.review.proxy`).
+        proxy: build the seek proxy of a video in the background, in segments, the part the reviewer
+            looks at first (fast random jumps in the finished segments; see :mod:`posekit.review.proxy`).
         proxy_dir: where the proxy is kept and reused by later sessions; default a temporary folder
             removed when the project closes.
 

@@ -45,18 +45,24 @@
     fit();
   }
 
-  // seek proxy progress: "fast seeking: building 40%" until it is ready (polled while building)
+  // seek proxy progress: "fast seeking: building 40%" until it is ready (polled while building); the proxy
+  // is built in segments, the part around the current frame first
   function showSeek(s) {
     const el = $("seek-status");
     el.title = "";
     if (!s || s.state === "off" || s.state === "stopped") { el.textContent = ""; return false; }
+    const parts = s.segments_total ? ` (${s.segments_done}/${s.segments_total} parts)` : "";
     if (s.state === "building") {
       el.textContent = `fast seeking: building ${s.total ? Math.floor((100 * s.done) / s.total) : 0}%`;
-      el.title = "random jumps get fast once the seek proxy is built";
+      el.title = "random jumps are fast in the parts of the video already built" + parts +
+        "; the part around the current frame is built first";
       return true;
     }
-    if (s.state === "ready") el.textContent = "fast seeking: ready" + (s.done < s.total ? ` (frames 1-${s.done})` : "");
-    else if (s.state === "failed") { el.textContent = "fast seeking: unavailable"; el.title = s.error || ""; }
+    if (s.state === "ready") el.textContent = "fast seeking: ready" + (s.done < s.total ? ` (${s.done} of ${s.total} frames)` : "");
+    else if (s.state === "failed") {
+      el.textContent = s.done ? `fast seeking: partial (${s.done} of ${s.total} frames)` : "fast seeking: unavailable";
+      el.title = s.error || "";
+    }
     return false;
   }
   async function pollSeek() {
