@@ -259,3 +259,19 @@ def test_full_image_letterbox_maps_back() -> None:
     px = detections_to_image(dets, m_inv, (100, 100))
     np.testing.assert_allclose(px.boxes[0], [0, 0, 200, 100], atol=1e-4)
     np.testing.assert_allclose(px.keypoints[0, 0], [100, 50], atol=1e-4)
+
+
+def test_rect_rotation_box_rect_and_tensor_scale() -> None:
+    import math
+
+    from posekit.models.geometry import box_rect, rect_rotation, tensor_pixel_scale
+
+    # image y points down: a vector pointing up is upright for target pi/2, a level one for target 0
+    assert rect_rotation(np.array([5.0, 10.0]), np.array([5.0, 2.0]), math.pi / 2) == pytest.approx(0.0)
+    assert rect_rotation(np.array([0.0, 0.0]), np.array([3.0, 0.0]), 0.0) == pytest.approx(0.0)
+    # a vector pointing right must turn by -pi/2 to point up (MediaPipe's sign)
+    assert rect_rotation(np.array([0.0, 0.0]), np.array([3.0, 0.0]), math.pi / 2) == pytest.approx(math.pi / 2)
+    r = box_rect(np.array([10.0, 20.0, 50.0, 80.0]), 0.3)
+    assert (r.cx, r.cy, r.w, r.h, r.angle) == pytest.approx((30.0, 50.0, 40.0, 60.0, 0.3))
+    m = np.array([[0.0, -2.0, 5.0], [2.0, 0.0, 1.0]])  # rotation by 90 degrees and scale 2
+    assert tensor_pixel_scale(m) == pytest.approx(2.0)

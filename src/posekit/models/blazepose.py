@@ -22,6 +22,7 @@ from posekit.models.geometry import (
     RotatedRect,
     alignment_rect,
     image_to_tensor,
+    tensor_pixel_scale,
     tensor_to_image,
     transform_rect,
 )
@@ -282,7 +283,7 @@ class PoseLandmarker:
             scale = np.array([tw, th], dtype=np.float64)
             xy_t = refine_from_heatmap(xy_t / scale, heatmap, self.heatmap_kernel, self.min_confidence_to_refine) * scale
         xy_img = tensor_to_image(xy_t, M_inv)
-        z_scale = math.hypot(M_inv[0, 0], M_inv[1, 0])  # image pixels per tensor pixel
+        z_scale = tensor_pixel_scale(M_inv)
         c, s = math.cos(roi.angle), math.sin(roi.angle)
         w = world_raw.reshape(_NUM_MODEL_LANDMARKS, 3)[:NUM_LANDMARKS].astype(np.float64)
         world = np.empty_like(w)

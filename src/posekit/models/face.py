@@ -33,11 +33,13 @@ from posekit.models.geometry import (
     DecodeOptions,
     Detections,
     RotatedRect,
+    box_rect,
     image_to_tensor,
+    rect_rotation,
+    tensor_pixel_scale,
     tensor_to_image,
     transform_rect,
 )
-from posekit.models.hands import _rotation, _tensor_scale
 from posekit.models.ssd import SsdDetector
 from posekit.models.ssd import check_image as _check_image
 from posekit.models.ssd import check_rect as _check_rect
@@ -144,9 +146,8 @@ def face_detection_to_roi(det: Detections, index: int = 0) -> RotatedRect:
         raise ValidationError(
             f"Expected a face detection with 6 keypoints at index {index}, but got {len(det)} detections"
         )
-    b = det.boxes[index].astype(np.float64)
     kp = det.keypoints[index].astype(np.float64)
-    raw = RotatedRect(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]), b[2] - b[0], b[3] - b[1], _rotation(kp[0], kp[1], 0.0))
+    raw = box_rect(det.boxes[index], rect_rotation(kp[0], kp[1], 0.0))
     return transform_rect(raw, scale_x=1.5, scale_y=1.5, square_long=True)
 
 
@@ -159,8 +160,8 @@ def _face_keypoints_to_roi(det: Detections, index: int = 0) -> RotatedRect:
     """
     kp = det.keypoints[index].astype(np.float64)
     mn, mx = kp.min(axis=0), kp.max(axis=0)
-    angle = _rotation(kp[0], kp[1], 0.0)
-    raw = RotatedRect(0.5 * (mn[0] + mx[0]), 0.5 * (mn[1] + mx[1]), mx[0] - mn[0], mx[1] - mn[1], angle)
+    angle = rect_rotation(kp[0], kp[1], 0.0)
+    raw = box_rect(np.concatenate([mn, mx]), angle)
     return transform_rect(raw, scale_x=2.0, scale_y=2.0, shift_y=-0.1, square_long=True)
 
 
@@ -178,8 +179,8 @@ def face_landmarks_to_roi(xy: np.ndarray) -> RotatedRect:
     if p.shape != (468, 2) or not np.isfinite(p).all():
         raise ValidationError(f"Expected finite face landmarks of shape (468, 2), but got {p.shape}")
     mn, mx = p.min(axis=0), p.max(axis=0)
-    angle = _rotation(p[MESH_RIGHT_EYE], p[MESH_LEFT_EYE], 0.0)
-    raw = RotatedRect(0.5 * (mn[0] + mx[0]), 0.5 * (mn[1] + mx[1]), mx[0] - mn[0], mx[1] - mn[1], angle)
+    angle = rect_rotation(p[MESH_RIGHT_EYE], p[MESH_LEFT_EYE], 0.0)
+    raw = box_rect(np.concatenate([mn, mx]), angle)
     return transform_rect(raw, scale_x=1.5, scale_y=1.5, square_long=True)
 
 
@@ -212,8 +213,8 @@ def face_roi_from_body(
     mn, mx = face.min(axis=0), face.max(axis=0)
     if not (mx - mn > 0).any():
         return None
-    angle = _rotation(p[_BODY_RIGHT_EYE], p[_BODY_LEFT_EYE], 0.0)
-    raw = RotatedRect(0.5 * (mn[0] + mx[0]), 0.5 * (mn[1] + mx[1]), mx[0] - mn[0], mx[1] - mn[1], angle)
+    angle = rect_rotation(p[_BODY_RIGHT_EYE], p[_BODY_LEFT_EYE], 0.0)
+    raw = box_rect(np.concatenate([mn, mx]), angle)
     return transform_rect(raw, scale_x=scale, scale_y=scale, square_long=True)
 
 
@@ -268,7 +269,7 @@ class FaceMesh:
         lm, flag = self.model.run(tensor)
         lm = lm.reshape(468, 3).astype(np.float64)
         xy = tensor_to_image(lm[:, :2], m_inv)
-        z = lm[:, 2] * _tensor_scale(m_inv)
+        z = lm[:, 2] * tensor_pixel_scale(m_inv)
         logit = float(np.clip(flag.reshape(-1)[0], -80.0, 80.0))
         return FaceResult(xy=xy, z=z, score=1.0 / (1.0 + math.exp(-logit)), roi=roi)
 

@@ -36,6 +36,9 @@ __all__ = [
     "pad_rect",
     "image_to_tensor",
     "full_image_rect",
+    "rect_rotation",
+    "box_rect",
+    "tensor_pixel_scale",
     "tensor_to_image",
     "detections_to_image",
     "alignment_rect",
@@ -91,6 +94,23 @@ def normalize_radians(a: float) -> float:
     return a - 2.0 * math.pi * math.floor((a + math.pi) / (2.0 * math.pi))
 
 
+def rect_rotation(p0: np.ndarray, p1: np.ndarray, target: float) -> float:
+    """MediaPipe's rect rotation (radians) that turns the vector ``p0`` → ``p1`` (pixels) to ``target``
+    radians: ``normalize(target - atan2(-(y1 - y0), x1 - x0))`` (image y points down)."""
+    return normalize_radians(target - math.atan2(-(float(p1[1]) - float(p0[1])), float(p1[0]) - float(p0[0])))
+
+
+def box_rect(box: np.ndarray, rotation: float) -> RotatedRect:
+    """The rect with the centre and size of an ``(x1, y1, x2, y2)`` pixel box, rotated by ``rotation`` radians."""
+    b = np.asarray(box, np.float64)
+    return RotatedRect(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]), b[2] - b[0], b[3] - b[1], rotation)
+
+
+def tensor_pixel_scale(m_inv: np.ndarray) -> float:
+    """Image pixels per tensor pixel along the tensor's x axis, from the tensor → image 2x3 affine."""
+    return float(math.hypot(m_inv[0, 0], m_inv[1, 0]))
+
+
 def full_image_rect(width: int, height: int) -> RotatedRect:
     """The unrotated rect covering a whole ``width`` x ``height`` pixel image."""
     return RotatedRect(width / 2.0, height / 2.0, float(width), float(height), 0.0)
@@ -113,8 +133,7 @@ def alignment_rect(kp_start: np.ndarray, kp_end: np.ndarray, target_angle_deg: f
     x0, y0 = float(kp_start[0]), float(kp_start[1])
     x1, y1 = float(kp_end[0]), float(kp_end[1])
     side = 2.0 * math.hypot(x1 - x0, y1 - y0)
-    angle = normalize_radians(math.radians(target_angle_deg) - math.atan2(-(y1 - y0), x1 - x0))
-    return RotatedRect(x0, y0, side, side, angle)
+    return RotatedRect(x0, y0, side, side, rect_rotation(kp_start, kp_end, math.radians(target_angle_deg)))
 
 
 def rect_from_points(points: np.ndarray, rotation: float) -> RotatedRect:

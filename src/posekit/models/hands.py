@@ -42,9 +42,11 @@ from posekit.models.geometry import (
     Detections,
     RotatedRect,
     alignment_rect,
+    box_rect,
     image_to_tensor,
-    normalize_radians,
     rect_from_points,
+    rect_rotation,
+    tensor_pixel_scale,
     tensor_to_image,
     transform_rect,
 )
@@ -115,16 +117,6 @@ _BODY_HAND_POINTS = {"left": (15, 17, 19), "right": (16, 18, 20)}
 # HandLandmarksToRect works on this subset of the 21 landmarks (wrist, thumb CMC/MCP/IP, MCP and PIP of
 # the four fingers); within it the rotation uses 0 (wrist) → mean of 4, 6, 8 (index/middle/ring MCP).
 _PARTIAL = np.array([0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18])
-
-
-def _rotation(p0: np.ndarray, p1: np.ndarray, target: float) -> float:
-    """MediaPipe's rect rotation (radians) that turns the vector p0→p1 (pixels) to ``target`` radians."""
-    return normalize_radians(target - math.atan2(-(float(p1[1]) - float(p0[1])), float(p1[0]) - float(p0[0])))
-
-
-def _tensor_scale(m_inv: np.ndarray) -> float:
-    """Image pixels per tensor pixel along the tensor's x axis (2x3 affine)."""
-    return float(math.hypot(m_inv[0, 0], m_inv[1, 0]))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,10 +197,8 @@ def palm_to_roi(det: Detections, index: int = 0) -> RotatedRect:
         raise ValidationError(
             f"Expected a palm detection with 7 keypoints at index {index}, but got {len(det)} detections"
         )
-    b = det.boxes[index].astype(np.float64)
     kp = det.keypoints[index].astype(np.float64)
-    angle = _rotation(kp[0], kp[2], math.pi / 2)
-    raw = RotatedRect(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]), b[2] - b[0], b[3] - b[1], angle)
+    raw = box_rect(det.boxes[index], rect_rotation(kp[0], kp[2], math.pi / 2))
     return transform_rect(raw, scale_x=2.6, scale_y=2.6, shift_y=-0.5, square_long=True)
 
 
@@ -233,7 +223,7 @@ def hand_landmarks_to_roi(xy: np.ndarray) -> RotatedRect:
     if not np.isfinite(part).all():
         raise ValidationError("Expected finite hand landmarks for the palm and finger bases, but some are NaN")
     top = 0.5 * (0.5 * (p[5] + p[13]) + p[9])
-    angle = _rotation(p[0], top, math.pi / 2)
+    angle = rect_rotation(p[0], top, math.pi / 2)
     tight = rect_from_points(part, angle)
     return transform_rect(tight, scale_x=2.0, scale_y=2.0, shift_y=-0.1, square_long=True)
 
@@ -275,7 +265,7 @@ def hand_roi_from_body(
     size = 2.0 * float(np.hypot(*(middle - wrist)))
     if size <= 0:
         return None
-    raw = RotatedRect(float(middle[0]), float(middle[1]), size, size, _rotation(wrist, middle, math.pi / 2))
+    raw = RotatedRect(float(middle[0]), float(middle[1]), size, size, rect_rotation(wrist, middle, math.pi / 2))
     return transform_rect(raw, scale_x=2.7, scale_y=2.7, shift_y=-0.1, square_long=True)
 
 
@@ -335,7 +325,7 @@ class HandLandmarker:
         lm, presence, handed, world = self.model.run(tensor)
         lm = lm.reshape(21, 3).astype(np.float64)
         xy = tensor_to_image(lm[:, :2], m_inv)
-        z = lm[:, 2] * _tensor_scale(m_inv) / HAND_Z_NORM
+        z = lm[:, 2] * tensor_pixel_scale(m_inv) / HAND_Z_NORM
         w = world.reshape(21, 3).astype(np.float64)
         c, s = math.cos(roi.angle), math.sin(roi.angle)
         world_rot = np.stack([c * w[:, 0] - s * w[:, 1], s * w[:, 0] + c * w[:, 1], w[:, 2]], axis=1)
