@@ -25,8 +25,9 @@ Three offline corrections of a :class:`~posekit.poses.PoseSequence`, each per in
   left and right sides suddenly draw together (the model midway between a labelling and its mirror)
   stays out of the motion history, so the mirror that follows is seen as a swap rather than followed as
   motion. Per group, if more than half of the track ended up relabelled the complementary labelling is
-  taken (the track most likely started swapped). Last, a limb's relabelled run is dropped when it
-  attaches the limb to the opposite shoulder or hip clearly more than the model's labels did.
+  taken (the track most likely started swapped). Last, each limb follows its corrected shoulders or
+  hips: in a run where its labelling attaches it to the opposite side clearly more than the other
+  labelling would, the other is taken (so no limb is left crossing the torso).
   Opt-in in :func:`~posekit.track.stabilize.stabilize` (see there for its effect on real footage).
 
 The keypoint states are kept (a correction is not a measurement); each step is logged in provenance.
@@ -694,9 +695,9 @@ def fix_swaps(
             fraction of the person's scale (coinciding sides, e.g. legs in a side view, carry no evidence).
         max_gap: seconds of history the prediction may bridge.
         full_score: keypoint score from which a measurement counts fully.
-        max_cross: a limb's relabelling over a run of frames is kept only if it does not attach the limb
-            to the opposite shoulder/hip more than this (fraction of the person's scale per joint and
-            frame, on average) than the model's labels did; the torso is decided first.
+        max_cross: the torso is decided first; then, run by run, a limb's labelling that attaches it to
+            the opposite shoulder/hip more than this (fraction of the person's scale per joint and frame,
+            on average) more than the other labelling is replaced by the other one.
         log: record the step in the provenance.
 
     Returns:
@@ -715,7 +716,14 @@ def fix_swaps(
     total = 0
     per_group = [0] * len(groups)
     # the torso (the anchors) first, so that each limb is judged against its corrected shoulders or hips
-    order = sorted(range(len(groups)), key=lambda g: -sum(int(j) in links["anchors"] for j in groups[g]))
+    names = seq.skeleton.keypoints
+    kind = [
+        "limb" if not set(g.tolist()) & links["anchors"]
+        else "head" if all(any(h in names[j] for h in _HEAD) for j in g) else "torso"
+        for g in groups
+    ]  # fmt: skip
+    order = sorted(range(len(groups)), key=lambda g: ("torso", "head", "limb").index(kind[g]))
+    torso_sw: dict[int, np.ndarray] = {}  # per individual: frames whose shoulders/hips were relabelled
     for gi in order:
         group = groups[gi]
         n_g = 0
@@ -728,7 +736,10 @@ def fix_swaps(
             seen = present[:, i][:, group].any(-1)
             if seen.any() and sw[seen].mean() > 0.5:
                 sw = seen & ~sw  # the track most likely started swapped
-            sw = _anatomy_veto(sw, out.xy[:, i], group, links["pairs"], scale[:, i], max_cross)
+            if kind[gi] == "limb":  # follows its corrected shoulders or hips
+                sw = _anatomy_veto(sw, out.xy[:, i], group, links["pairs"], scale[:, i], max_cross, torso_sw.get(i))
+            elif kind[gi] == "torso":
+                torso_sw[i] = sw
             if sw.any():
                 _swap(out, sw, i, group, flip)
                 n_g += int(sw.sum())
@@ -768,36 +779,46 @@ def _anchor_links(skeleton: Skeleton) -> dict[str, object]:
 
 
 def _anatomy_veto(sw: np.ndarray, xy: np.ndarray, group: np.ndarray, links: list[tuple[int, int, int, int]],
-                  scale: np.ndarray, max_cross: float) -> np.ndarray:  # fmt: skip
-    """Drop the runs of ``sw`` in which relabelling ``group`` attaches its joints to the opposite
-    anchors (e.g. each elbow nearer the other shoulder) clearly more than the labels as given.
+                  scale: np.ndarray, max_cross: float, anchors_swapped: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Make a limb's labelling agree with its (corrected) shoulders or hips, run by run.
+
+    The frames are cut into runs of constant decision (``sw``, and ``anchors_swapped`` when given); in
+    each run the labelling that attaches the group's joints to the opposite anchors (e.g. each elbow
+    nearer the other shoulder) clearly more than the other labelling is replaced by that other one.
 
     Args:
         sw: ``(T,)`` frames to relabel.
-        xy: ``(T, K, 2)`` one individual's positions (anchors already corrected), pixels.
+        xy: ``(T, K, 2)`` one individual's positions (anchors already corrected, group not), pixels.
         group: the group's keypoints.
         links: ``(joint_left, joint_right, anchor_left, anchor_right)`` tuples (see :func:`_anchor_links`).
         scale: ``(T,)`` the person's scale, pixels.
-        max_cross: allowed mean excess, fraction of the scale per link and frame.
+        max_cross: the excess (fraction of the scale per link and frame, on average over the run) from
+            which a labelling counts as crossing.
+        anchors_swapped: ``(T,)`` frames in which the anchors were relabelled (their runs cut too).
+
+    Returns:
+        The corrected ``(T,)`` decisions.
     """
     mine = [lk for lk in links if lk[0] in set(group.tolist())]
-    if not mine or not sw.any():
+    if not mine:
         return sw
+    key = sw.astype(np.int8) + (2 * anchors_swapped.astype(np.int8) if anchors_swapped is not None else 0)
+    cuts = np.flatnonzero(np.diff(key)) + 1
     out = sw.copy()
-    k = np.flatnonzero(np.diff(np.concatenate([[0], sw.astype(np.int8), [0]])))
-    for start, stop in zip(k[::2], k[1::2]):
+    for start, stop in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(sw)]])):
         excess, n = 0.0, 0
         for t in range(start, stop):
             for jl, jr, al, ar in mine:
                 p = xy[t, [jl, jr, al, ar]]
                 if not np.isfinite(p).all() or not scale[t] > 0:
                     continue
-                as_given = np.linalg.norm(p[0] - p[2]) + np.linalg.norm(p[1] - p[3])
-                relabelled = np.linalg.norm(p[1] - p[2]) + np.linalg.norm(p[0] - p[3])
-                excess += (relabelled - as_given) / scale[t]
+                given = np.linalg.norm(p[0] - p[2]) + np.linalg.norm(p[1] - p[3])
+                mirrored = np.linalg.norm(p[1] - p[2]) + np.linalg.norm(p[0] - p[3])
+                current, other = (mirrored, given) if sw[start] else (given, mirrored)
+                excess += (current - other) / scale[t]
                 n += 1
         if n and excess / n > max_cross:
-            out[start:stop] = False
+            out[start:stop] = ~sw[start]
     return out
 
 

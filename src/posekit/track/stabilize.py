@@ -6,9 +6,11 @@ Offline, :func:`stabilize` chains the stages in this order, each recorded in the
    them). **Off by default** (``fix_swaps=True`` or ``posekit stabilize --swaps`` to use it). On 12 real
    videos (11 UP-Fall clips and the Sports2D demo, estimated and tracked by posekit) the QA findings
    ``left_right.crossing`` / ``joint_limits.hyperextension`` / ``left_right.temporal`` are 0 / 33 / 16
-   without it and 15 / 48 / 3 with it: it removes most abrupt left/right changes but still relabels some
-   well-labelled stretches of a walker turning (the first version, before it learned to skip frames
-   midway between a labelling and its mirror and to judge limbs against the torso, gave 183 / 250 / 6).
+   without it and 0 / 57 / 3 with it: it removes most abrupt left/right changes and leaves no limb
+   crossing the torso, but still mirrors some well-labelled stretches of a walker turning (the extra
+   hyperextension findings: a knee bending forward reads as bending backward on a mirrored body). The
+   first version, before it skipped frames midway between a labelling and its mirror and made limbs
+   follow the torso, gave 183 / 250 / 6.
    Injected bursts of swapped arms, legs or torso in real motion are all undone (293 of 293);
 2. :func:`~posekit.track.anatomy.fix_bends` — undo knee/elbow bend reversals;
 3. :func:`~posekit.track.filters.smooth` — the chosen filter (image and world coordinates);
