@@ -84,6 +84,18 @@ def rigid_bones(skeleton: Skeleton) -> np.ndarray:
     return np.asarray(out, dtype=np.int64).reshape(-1, 2)
 
 
+def _pair_graph(
+    skeleton: Skeleton,
+) -> tuple[list[tuple[int, int]], dict[int, int], set[frozenset[int]], set[int]]:
+    """Flip pairs ``(left, right)``, each keypoint's partner, the bones as index sets, and the anchors
+    (keypoints of both sides joined to their partner by a bone: shoulders, hips, eyes…)."""
+    pairs = [(int(a), int(b)) for a, b in skeleton.flip_pairs]
+    partner = {a: b for a, b in pairs} | {b: a for a, b in pairs}
+    edges = {frozenset(int(i) for i in e) for e in skeleton.edges}
+    anchors = {a for a in partner if frozenset((a, partner[a])) in edges}
+    return pairs, partner, edges, anchors
+
+
 def swap_groups(skeleton: Skeleton) -> list[np.ndarray]:
     """Groups of flip pairs that a detector swaps together: each limb, the torso, the head.
 
@@ -95,13 +107,11 @@ def swap_groups(skeleton: Skeleton) -> list[np.ndarray]:
     Returns:
         A list of ``(G,)`` int64 arrays of keypoint indices (both sides of each pair in the group).
     """
-    pairs = [tuple(p) for p in skeleton.flip_pairs]
+    pairs, partner, edges, both = _pair_graph(skeleton)
     if not pairs:
         return []
-    partner = {a: b for a, b in pairs} | {b: a for a, b in pairs}
-    edges = {frozenset(e) for e in skeleton.edges}
     left = [a for a, _ in pairs]
-    anchors = {a for a in left if frozenset((a, partner[a])) in edges}
+    anchors = {a for a in left if a in both}
     rest = [a for a in left if a not in anchors]
     # connected components among the remaining left keypoints (an edge via the right side counts too)
     comp: dict[int, int] = {}
@@ -763,18 +773,15 @@ def _anchor_links(skeleton: Skeleton) -> dict[str, object]:
     """The anchors (left/right keypoints joined to their partner: shoulders, hips, eyes…) and the
     ``(joint_left, joint_right, anchor_left, anchor_right)`` index tuples of limb keypoints attached to a
     body anchor by a bone (elbow–shoulder, knee–hip; not ear–shoulder)."""
-    pairs = [tuple(p) for p in skeleton.flip_pairs]
-    partner = {a: b for a, b in pairs} | {b: a for a, b in pairs}
-    edges = {frozenset(e) for e in skeleton.edges}
-    anchors = {a for a in partner if frozenset((a, partner[a])) in edges}
+    pairs, partner, edges, anchors = _pair_graph(skeleton)
     names = skeleton.keypoints
-    out = []
-    for a, b in pairs:
-        if a in anchors or any(h in names[a] for h in _HEAD):
-            continue
-        for x in anchors:
-            if x in (p for p, _ in pairs) and frozenset((a, x)) in edges and not any(h in names[x] for h in _HEAD):
-                out.append((a, b, x, partner[x]))
+
+    def head(i: int) -> bool:
+        return any(h in names[i] for h in _HEAD)
+
+    body_left = [a for a, _ in pairs if a in anchors and not head(a)]
+    out = [(a, b, x, partner[x]) for a, b in pairs if a not in anchors and not head(a)
+           for x in body_left if frozenset((a, x)) in edges]  # fmt: skip
     return {"anchors": anchors, "pairs": out}
 
 
